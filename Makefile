@@ -1,0 +1,47 @@
+# Offline Portal: `make run` serves the portal on a fresh machine; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+# Defaults for `make run` only; anything set in the environment wins.
+run: export PORTAL_DEV_DEFAULTS ?= true
+run: export SANDBOX_ENABLED ?= true
+run: export LICENSE_API_URL ?= http://127.0.0.1:$(PORT)/sandbox/api/v4
+run: export LICENSE_API_KEY ?= 3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b
+run: export LICENSE_SHARED_KEY ?= demo-shared-key-0123456789abcdef
+run: export LICENSE_API_BUNDLE_PRODUCTS ?= SUITE
+run: export PORT := $(PORT)
+
+.PHONY: run test lint format clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sandbox_seed sandbox/fixtures/demo.json
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Offline Portal: http://127.0.0.1:$(PORT)/  (sandbox License API at /sandbox/)"
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py offline_portal.wsgi
+
+test: $(VENV)/.dev
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
