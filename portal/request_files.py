@@ -10,13 +10,71 @@ base64 to relay, still carries it.
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 MAX_FILE_BYTES = 64 * 1024
 
 Kind = Literal["activation", "deactivation"]
 Shape = Literal["flat", "python", "node"]
+
+_BOM = "\ufeff"
+_BASE64_DIGITS = re.compile(r"[A-Za-z0-9+/]+")
+# Keys only a license file (`.lic`, single or bundle) has at its top level, never a request.
+_LICENSE_MARKERS = frozenset(
+    {
+        "license_signature",
+        "license_signature_v2",
+        "offline_signature",
+        "product_details",
+        "licenses",
+        "bundle_signature_v2",
+    }
+)
+
+_SAVE_AGAIN = "Save the request file again from your software and upload the new file."
+_CHOOSE_REQ = "Choose the request file (its name ends in .req) that your software saved."
+# Fixed texts: a message never quotes the file, which may hold the end user's password.
+_MESSAGES: dict[str, str] = {
+    "empty": f"This file is empty. {_CHOOSE_REQ}",
+    "too_large": (
+        "This file is too large to be a request file: request files are a few kilobytes. "
+        f"{_CHOOSE_REQ}"
+    ),
+    "not_base64": (
+        "This is not a request file: its content is not in the format your software saves. "
+        f"{_CHOOSE_REQ} Upload it as it is, without opening or editing it."
+    ),
+    "not_json": f"This request file is damaged or incomplete and cannot be read. {_SAVE_AGAIN}",
+    "not_object": f"This file does not contain a licensing request. {_SAVE_AGAIN}",
+    "license_file": (
+        "This is a license file (.lic), not a request file. A license file is what you get "
+        f"back from this portal. {_CHOOSE_REQ}"
+    ),
+    "looks_like_json": (
+        "This is the decoded content of a request file, not the file itself. Upload the file "
+        "exactly as your software saved it, or paste its content unchanged."
+    ),
+    "missing_request_type": (
+        f"This file does not say whether it activates or deactivates a license. {_SAVE_AGAIN}"
+    ),
+    "missing_product": f"This request file does not name a product. {_SAVE_AGAIN}",
+    "missing_hardware_id": (
+        f"This request file does not identify the computer (no hardware ID). {_SAVE_AGAIN}"
+    ),
+    "missing_license": (
+        "This request file has neither a license key nor a user name. Enter your license key "
+        "or user name in your software, then save the request file again and upload it."
+    ),
+    "missing_api_key": (
+        "This request file does not say which software it was made by (no API key or client "
+        "ID). Save the request file again from your software; if this keeps happening, contact "
+        "the software vendor."
+    ),
+}
 
 
 class RequestFileError(ValueError):
@@ -79,4 +137,165 @@ class RequestFile:
 
 def read_request_file(data: bytes | str) -> RequestFile:
     """Read an uploaded file's bytes or pasted text; raise RequestFileError with a reason."""
-    raise NotImplementedError
+    text = _relay_text(data)
+    fields, shape = _unwrap(_decode_document(text))
+    kind = _kind(fields)
+    product = _required_text(fields, "product", "missing_product")
+    hardware_id = _required_text(fields, "hardware_id", "missing_hardware_id")
+    _require_one_of(fields, ("license_key", "username"), "missing_license")
+    _require_one_of(fields, ("api_key", "client_id"), "missing_api_key")
+    return RequestFile(
+        kind=kind,
+        shape=shape,
+        product=product,
+        hardware_id=hardware_id,
+        bundle_code=_text(fields, "bundle_code"),
+        license_key=_text(fields, "license_key"),
+        username=_text(fields, "username"),
+        api_key=_text(fields, "api_key"),
+        client_id=_text(fields, "client_id"),
+        request_id=_text(fields, "request_id"),
+        request_date=_text(fields, "date"),
+        device=_device(fields),
+        consumptions=_count(fields.get("consumptions")),
+        feature_consumptions=_feature_consumptions(fields.get("product_features")),
+        variables=_variables(fields.get("variables")),
+        text=text,
+    )
+
+
+def _error(code: str) -> RequestFileError:
+    return RequestFileError(code, _MESSAGES[code])
+
+
+def _relay_text(data: bytes | str) -> str:
+    if _size(data) > MAX_FILE_BYTES:
+        raise _error("too_large")
+    if isinstance(data, str):
+        text = data
+    else:
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            # `from None`: the decode error holds the file's bytes, which may hold a password.
+            raise _error("not_base64") from None
+    text = text.strip().lstrip(_BOM).strip()
+    if not text:
+        raise _error("empty")
+    # Base64 never holds a brace: this is the decoded JSON, which the API would refuse.
+    if text.startswith("{"):
+        raise _error("looks_like_json")
+    # Editors and mail clients wrap long lines; the base64 itself has no whitespace.
+    return "".join(text.split())
+
+
+def _size(data: bytes | str) -> int:
+    if not isinstance(data, str):
+        return len(data)
+    # A character is at least one byte: skip encoding text that is too long already.
+    if len(data) > MAX_FILE_BYTES:
+        return len(data)
+    return len(data.encode("utf-8", "surrogatepass"))
+
+
+def _decode_document(text: str) -> dict[str, Any]:
+    digits = text.rstrip("=")
+    # Padding is recomputed because pasted text often loses its trailing `=`.
+    if not digits or len(digits) % 4 == 1 or not _BASE64_DIGITS.fullmatch(digits):
+        raise _error("not_base64")
+    raw = base64.b64decode(digits + "=" * (-len(digits) % 4))
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        # `from None` keeps the decoded content (and any password) out of tracebacks.
+        raise _error("not_json") from None
+    if not isinstance(document, dict):
+        raise _error("not_object")
+    return document
+
+
+def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Shape]:
+    inner = document.get("request")
+    if isinstance(inner, dict):
+        # Only the Python SDK signs the inner object as well as the wrapper.
+        return inner, ("python" if "signature" in inner else "node")
+    if "request" not in document and not _LICENSE_MARKERS.isdisjoint(document):
+        raise _error("license_file")
+    return document, "flat"
+
+
+def _kind(fields: dict[str, Any]) -> Kind:
+    value = fields.get("request")
+    if value == "activation":
+        return "activation"
+    if value == "deactivation":
+        return "deactivation"
+    raise _error("missing_request_type")
+
+
+def _text(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _required_text(fields: dict[str, Any], name: str, code: str) -> str:
+    value = _text(fields, name)
+    if not value.strip():
+        raise _error(code)
+    return value
+
+
+def _require_one_of(fields: dict[str, Any], names: tuple[str, ...], code: str) -> None:
+    if not any(_text(fields, name).strip() for name in names):
+        raise _error(code)
+
+
+def _device(fields: dict[str, Any]) -> DeviceInfo:
+    is_vm = fields.get("is_vm")
+    return DeviceInfo(
+        app_name=_text(fields, "app_name"),
+        app_ver=_text(fields, "app_ver"),
+        sdk_ver=_text(fields, "sdk_ver"),
+        os_ver=_text(fields, "os_ver"),
+        # The documented flat file names these `os_hostname` and `ip_local`; the SDKs do not.
+        hostname=_text(fields, "hostname") or _text(fields, "os_hostname"),
+        ip=_text(fields, "ip") or _text(fields, "ip_local"),
+        mac_address=_text(fields, "mac_address"),
+        is_vm=is_vm if isinstance(is_vm, bool) else None,
+    )
+
+
+def _count(value: object) -> int | None:
+    # JSON `true` arrives as a bool, which Python counts as an int: it is no count.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _feature_consumptions(value: object) -> tuple[FeatureConsumption, ...]:
+    if not isinstance(value, list):
+        return ()
+    found = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        code, count = item.get("code"), _count(item.get("local_consumption"))
+        if isinstance(code, str) and code and count is not None:
+            found.append(FeatureConsumption(code=code, local_consumption=count))
+    return tuple(found)
+
+
+def _variables(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        return ()
+    pairs = ((name, _scalar_text(item)) for name, item in value.items())
+    return tuple((name, text) for name, text in pairs if text is not None)
+
+
+def _scalar_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    # JSON spelling, so `true` stays `true` rather than Python's `True`.
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return None
