@@ -4,12 +4,30 @@ One pooled `httpx.Client` per process, shared by a gthread worker's threads (the
 is chosen here and in gunicorn.conf.py; nothing else depends on it). Requests are signed per
 the protocol spec, section 2; the body is relayed byte for byte. Failures become
 `LicenseApiError`, carrying a status, a code and the upstream message.
+
+Nothing here logs: the service layer does, and this module handles secrets (the shared key,
+the signed Authorization header, request bodies that may hold an end user's password).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import threading
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Literal
+
+import httpx
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 Endpoint = Literal[
     "activate_offline",
@@ -17,6 +35,14 @@ Endpoint = Literal[
     "activate_bundle_offline",
     "deactivate_bundle_offline",
 ]
+
+USER_AGENT = "OfflinePortal/0.1"
+MAX_DETAIL_CHARS = 500
+
+_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -66,6 +92,216 @@ class LicenseApiError(Exception):
         return self.code in {"service_unreachable", "service_timeout"}
 
 
+def build_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """A client configured from settings; tests pass a fake `transport`."""
+    connect = settings.LICENSE_API_CONNECT_TIMEOUT
+    return httpx.Client(
+        transport=transport,
+        # The body is at most 64 KiB, so sending it or waiting for a pooled connection
+        # deserves no more patience than connecting does.
+        timeout=httpx.Timeout(
+            connect=connect, read=settings.LICENSE_API_READ_TIMEOUT, write=connect, pool=connect
+        ),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        # A redirect would replay a non-idempotent activation somewhere we were not told to.
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+        # Every tenant shares this client: a cookie set by one tenant's upstream must never
+        # ride along on another tenant's request.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+    )
+
+
+def get_client() -> httpx.Client:
+    """The process's client, built on first use."""
+    global _client
+    client = _client
+    if client is None:
+        with _client_lock:
+            if _client is None:
+                _client = build_client()
+            client = _client
+    return client
+
+
+def set_client(client: httpx.Client | None) -> None:
+    """Replace the process's client (tests); None makes the next request build a fresh one.
+
+    The replaced client is closed, so call this only when no request is in flight.
+    """
+    global _client
+    with _client_lock:
+        previous, _client = _client, client
+    if previous is not None and previous is not client:
+        previous.close()
+
+
+def close_client() -> None:
+    set_client(None)
+
+
+@sensitive_variables()
+def sign(shared_key: str, date: str) -> str:
+    message = f"licenseSpring\ndate: {date}"
+    digest = hmac.new(shared_key.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+@sensitive_variables()
+def auth_headers(credentials: Credentials, date: str) -> dict[str, str]:
+    """The `Date` and API-key `Authorization` headers for a request sent at `date`."""
+    signature = sign(credentials.shared_key, date)
+    authorization = (
+        f'algorithm="hmac-sha256",headers="date",signature="{signature}",'
+        f'apiKey="{credentials.api_key}"'
+    )
+    return {"Date": date, "Authorization": authorization}
+
+
+@sensitive_variables()
 def post_request(*, credentials: Credentials, endpoint: Endpoint, body: str) -> UpstreamResponse:
     """POST a request file's text to `{api_url}/{endpoint}`; return the 200 response."""
-    raise NotImplementedError
+    client = get_client()
+    url = f"{credentials.api_url}/{endpoint}"
+    content = body.encode("utf-8")
+    started = time.perf_counter()
+    try:
+        response = _send(client, url, content, credentials)
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # `from None`: the httpx exception holds the signed request, and error reports
+        # print a chained exception's frames and their variables.
+        raise _error_from_exception(exc, client.timeout, _since(started)) from None
+    elapsed_ms = _since(started)
+    if response.is_success:
+        return UpstreamResponse(
+            status=response.status_code, body=response.content, elapsed_ms=elapsed_ms
+        )
+    raise _error_from_response(response, elapsed_ms)
+
+
+@sensitive_variables()
+def _send(
+    client: httpx.Client, url: str, content: bytes, credentials: Credentials
+) -> httpx.Response:
+    try:
+        return client.post(url, content=content, headers=_request_headers(credentials))
+    except httpx.ConnectError:
+        # The request never reached the server, so one more try cannot activate twice.
+        # Anything that fails later may have been acted on upstream and is never retried.
+        return client.post(url, content=content, headers=_request_headers(credentials))
+
+
+def _request_headers(credentials: Credentials) -> dict[str, str]:
+    headers = auth_headers(credentials, formatdate(usegmt=True))
+    headers["Content-Type"] = "text/plain"
+    headers["Accept"] = "application/json"
+    return headers
+
+
+def _error_from_response(response: httpx.Response, elapsed_ms: float) -> LicenseApiError:
+    status = response.status_code
+    payload = _json_object(response.content)
+    if status == 429:
+        # Proxies and gateways rate-limit too, with any body: the status alone is enough.
+        return LicenseApiError(
+            status=status,
+            code=_text((payload or {}).get("code")) or "rate_limited",
+            message=_upstream_message(payload or {}, response),
+            retry_after=_parse_retry_after(response.headers.get("Retry-After")),
+            elapsed_ms=elapsed_ms,
+        )
+    if 400 <= status < 500 and payload is not None:
+        return LicenseApiError(
+            status=status,
+            code=_text(payload.get("code")) or f"http_{status}",
+            message=_upstream_message(payload, response),
+            elapsed_ms=elapsed_ms,
+        )
+    # A 5xx, a redirect or an error page that is not JSON comes from a crash or from a proxy
+    # in front of the API, not from its licensing logic: to the user, the service is down.
+    return LicenseApiError(
+        status=502, code="service_unreachable", message=f"HTTP {status}", elapsed_ms=elapsed_ms
+    )
+
+
+def _error_from_exception(
+    exc: httpx.HTTPError | httpx.InvalidURL, timeout: httpx.Timeout, elapsed_ms: float
+) -> LicenseApiError:
+    if isinstance(exc, httpx.TimeoutException):
+        status, code, message = 504, "service_timeout", _describe_timeout(exc, timeout)
+    else:
+        status, code, message = 502, "service_unreachable", _describe_failure(exc)
+    return LicenseApiError(status=status, code=code, message=message, elapsed_ms=elapsed_ms)
+
+
+def _describe_timeout(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _within("No connection within", timeout.connect)
+    if isinstance(exc, httpx.ReadTimeout):
+        return _within("No answer within", timeout.read)
+    if isinstance(exc, httpx.WriteTimeout):
+        return _within("Could not send the request within", timeout.write)
+    return _within("No free connection within", timeout.pool)
+
+
+def _within(text: str, seconds: float | None) -> str:
+    return "Timed out" if seconds is None else f"{text} {seconds:g} s"
+
+
+def _describe_failure(exc: httpx.HTTPError | httpx.InvalidURL) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        # Socket and TLS errors name their cause ("Connection refused", "certificate verify
+        # failed") and are raised before a byte of the request is written.
+        return _ERRNO_PREFIX.sub("", str(exc)).strip()[:MAX_DETAIL_CHARS] or "Could not connect"
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return "Invalid License API URL"
+    # Only the kind of the other errors: their text can quote the request (h11 echoes an
+    # illegal header value, which would be the signed Authorization header).
+    return type(exc).__name__
+
+
+def _json_object(content: bytes) -> dict[str, object] | None:
+    try:
+        value = json.loads(content)
+    except ValueError:  # also covers bytes that are not UTF-8
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _upstream_message(payload: dict[str, object], response: httpx.Response) -> str:
+    # `detail` is what the API's framework says when the failure happens before its own
+    # error handling (authentication, throttling).
+    return (
+        _text(payload.get("message"))
+        or _text(payload.get("detail"))
+        or response.reason_phrase
+        or f"HTTP {response.status_code}"
+    )
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    # A validation error's message can be a structure of field errors.
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.strip()[:MAX_DETAIL_CHARS]
+
+
+def _parse_retry_after(value: str | None) -> int | None:
+    """Seconds to wait, from delay-seconds or an HTTP date (RFC 9110, section 10.2.3)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return max(1, int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000" parses as naive, and means UTC
+        when = when.replace(tzinfo=UTC)
+    return max(1, math.ceil((when - datetime.now(UTC)).total_seconds()))
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,659 @@
+"""The License API client: signing, relaying, error mapping, retry and the shared client.
+
+HTTP is faked at the client's transport (`httpx.MockTransport`); the few tests that need a
+real socket use loopback only: a closed port, or a listening socket that never answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import hmac
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
+
+import httpx
+import pytest
+from pytest_django.fixtures import Settings
+
+from portal import license_api
+from portal.license_api import Credentials, LicenseApiError, UpstreamResponse
+from tests.factories import API_KEY, SHARED_KEY, read_vector
+
+API_URL = "https://license-api.test/api/v4"
+ENDPOINTS = [
+    "activate_offline",
+    "deactivate_offline",
+    "activate_bundle_offline",
+    "deactivate_bundle_offline",
+]
+RFC7231_DATE = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} GMT"
+)
+PROXY_VARIABLES = [
+    "ALL_PROXY",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "http_proxy",
+    "https_proxy",
+]
+
+Outcome = httpx.Response | Exception
+InstallApi = Callable[..., list[httpx.Request]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_client() -> Iterator[None]:
+    license_api.set_client(None)
+    yield
+    license_api.set_client(None)
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials(api_url=API_URL, api_key=API_KEY, shared_key=SHARED_KEY)
+
+
+@pytest.fixture
+def fake_api() -> InstallApi:
+    """Install a fake License API answering each call with the next outcome, in order.
+
+    Returns the requests it saw; a call beyond the given outcomes fails the test.
+    """
+
+    def install(*outcomes: Outcome) -> list[httpx.Request]:
+        seen: list[httpx.Request] = []
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            outcome = outcomes[len(seen) - 1]
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        license_api.set_client(license_api.build_client(httpx.MockTransport(handle)))
+        return seen
+
+    return install
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback tests must talk to loopback, whatever proxy the environment names."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel completes them) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def post(
+    credentials: Credentials, endpoint: str = "activate_offline", body: str = "cmVx"
+) -> UpstreamResponse:
+    return license_api.post_request(credentials=credentials, endpoint=endpoint, body=body)
+
+
+def post_failing(credentials: Credentials, body: str = "cmVx") -> LicenseApiError:
+    with pytest.raises(LicenseApiError) as caught:
+        post(credentials, body=body)
+    return caught.value
+
+
+def api_error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"status": status, "code": code, "message": message})
+
+
+def expected_signature(date: str) -> str:
+    message = f"licenseSpring\ndate: {date}".encode()
+    return base64.b64encode(
+        hmac.new(SHARED_KEY.encode(), message, hashlib.sha256).digest()
+    ).decode()
+
+
+def test_sign_matches_a_known_vector() -> None:
+    # Computed independently: printf 'licenseSpring\ndate: <date>' | openssl dgst -sha256 -hmac
+    signature = license_api.sign(SHARED_KEY, "Thu, 17 Nov 2022 20:51:35 GMT")
+
+    assert signature == "jwK07fTHx5fJ9PPQbC/RB74ZsQR3OqSJ5+fjLFOmNqM="
+
+
+def test_auth_headers_carry_the_date_and_the_signed_authorization(credentials: Credentials) -> None:
+    date = "Thu, 17 Nov 2022 20:51:35 GMT"
+
+    headers = license_api.auth_headers(credentials, date)
+
+    assert headers == {
+        "Date": date,
+        "Authorization": 'algorithm="hmac-sha256",headers="date",'
+        f'signature="jwK07fTHx5fJ9PPQbC/RB74ZsQR3OqSJ5+fjLFOmNqM=",apiKey="{API_KEY}"',
+    }
+
+
+def test_post_request_sends_an_rfc7231_gmt_date(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials)
+
+    date = seen[0].headers["Date"]
+    assert RFC7231_DATE.fullmatch(date)
+    assert abs((parsedate_to_datetime(date) - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_post_request_signs_the_date_with_the_shared_key(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials)
+
+    signature = expected_signature(seen[0].headers["Date"])
+    assert seen[0].headers["Authorization"] == (
+        f'algorithm="hmac-sha256",headers="date",signature="{signature}",apiKey="{API_KEY}"'
+    )
+
+
+def test_post_request_relays_the_body_byte_for_byte(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    body = read_vector("py_activate_key.req").strip()
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials, body=body)
+
+    assert seen[0].content == body.encode("utf-8")
+
+
+def test_post_request_sends_text_plain_and_accepts_json(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials)
+
+    assert seen[0].headers["Content-Type"] == "text/plain"
+    assert seen[0].headers["Accept"] == "application/json"
+
+
+def test_post_request_names_the_portal_as_user_agent(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials)
+
+    assert seen[0].headers["User-Agent"] == "OfflinePortal/0.1"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_post_request_posts_to_the_endpoint_under_the_api_url(
+    credentials: Credentials, fake_api: InstallApi, endpoint: str
+) -> None:
+    seen = fake_api(httpx.Response(200, content=b"{}"))
+
+    post(credentials, endpoint=endpoint)
+
+    assert seen[0].method == "POST"
+    assert str(seen[0].url) == f"{API_URL}/{endpoint}"
+
+
+def test_post_request_returns_the_exact_response_bytes(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    raw = b'{"z": 1,  "a":[ 2 ,3],\n "license_signature_v2" :"x/y+z="}\n'
+    fake_api(httpx.Response(200, content=raw))
+
+    response = post(credentials)
+
+    assert response.status == 200
+    assert response.body == raw
+
+
+def test_post_request_returns_the_decoded_bytes_of_a_compressed_response(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    raw = b'{"b": 1, "a": 2}'
+    fake_api(httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(raw)))
+
+    assert post(credentials).body == raw
+
+
+def test_post_request_measures_the_elapsed_time(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(200, content=b"{}"))
+
+    started = time.perf_counter()
+    response = post(credentials)
+
+    assert 0 <= response.elapsed_ms <= (time.perf_counter() - started) * 1000 + 1
+
+
+def test_post_request_maps_an_api_error_with_its_code_and_message(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(api_error(400, "license_activated_max_times", "License activated max times"))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        400,
+        "license_activated_max_times",
+        "License activated max times",
+    )
+    assert not error.unreachable
+
+
+def test_post_request_maps_a_signature_mismatch(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(api_error(401, "signature_mismatch", "Signature mismatch"))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        401,
+        "signature_mismatch",
+        "Signature mismatch",
+    )
+
+
+def test_post_request_maps_not_found(credentials: Credentials, fake_api: InstallApi) -> None:
+    fake_api(api_error(404, "not_found", "Not found"))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code) == (404, "not_found")
+
+
+def test_post_request_defaults_the_code_and_message_of_a_bare_json_error(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(403, json={"status": 403}))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (403, "http_403", "Forbidden")
+
+
+def test_post_request_flattens_a_structured_message(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(400, json={"code": "validation_error", "message": {"product": ["x"]}}))
+
+    error = post_failing(credentials)
+
+    assert (error.code, error.message) == ("validation_error", '{"product": ["x"]}')
+
+
+def test_post_request_maps_a_rate_limit_with_retry_after_seconds(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "Slow down"}))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message, error.retry_after) == (
+        429,
+        "rate_limited",
+        "Slow down",
+        7,
+    )
+
+
+def test_post_request_reads_a_retry_after_date(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    later = formatdate(time.time() + 60, usegmt=True)
+    fake_api(httpx.Response(429, headers={"Retry-After": later}, text="Too many"))
+
+    error = post_failing(credentials)
+
+    assert error.code == "rate_limited"
+    assert error.retry_after is not None
+    assert 55 <= error.retry_after <= 61
+
+
+def test_post_request_clamps_a_past_retry_after_to_one_second(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(429, headers={"Retry-After": "Thu, 17 Nov 2022 20:51:35 GMT"}))
+
+    assert post_failing(credentials).retry_after == 1
+
+
+def test_post_request_keeps_the_upstream_code_of_a_rate_limit(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(api_error(429, "too_many_requests", "Too many requests"))
+
+    error = post_failing(credentials)
+
+    assert (error.code, error.retry_after) == ("too_many_requests", None)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_post_request_maps_a_server_error_to_unreachable(
+    credentials: Credentials, fake_api: InstallApi, status: int
+) -> None:
+    fake_api(api_error(status, "internal_error", "Internal error"))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        f"HTTP {status}",
+    )
+    assert error.unreachable
+
+
+def test_post_request_maps_a_non_json_client_error_to_unreachable(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    fake_api(httpx.Response(400, html="<html><body>Bad Request</body></html>"))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (502, "service_unreachable", "HTTP 400")
+
+
+def test_post_request_does_not_follow_a_redirect(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.Response(301, headers={"Location": "https://elsewhere.test/"}))
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (502, "service_unreachable", "HTTP 301")
+    assert len(seen) == 1
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_post_request_maps_a_refused_connection_to_unreachable(closed_port: int) -> None:
+    credentials = Credentials(
+        api_url=f"http://127.0.0.1:{closed_port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
+    )
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        "Connection refused",
+    )
+
+
+def test_post_request_names_the_cause_of_a_connection_failure(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    failure = httpx.ConnectError("[Errno -2] Name or service not known")
+    fake_api(failure, failure)
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.message) == (502, "Name or service not known")
+
+
+def test_post_request_maps_an_invalid_api_url_to_unreachable() -> None:
+    credentials = Credentials(api_url="api.example.test", api_key=API_KEY, shared_key=SHARED_KEY)
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        "Invalid License API URL",
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (httpx.ConnectTimeout("timed out"), "No connection within 5 s"),
+        (httpx.ReadTimeout("timed out"), "No answer within 30 s"),
+        (httpx.WriteTimeout("timed out"), "Could not send the request within 5 s"),
+        (httpx.PoolTimeout("timed out"), "No free connection within 5 s"),
+    ],
+)
+def test_post_request_maps_a_timeout_to_service_timeout(
+    credentials: Credentials,
+    fake_api: InstallApi,
+    settings: Settings,
+    failure: Exception,
+    message: str,
+) -> None:
+    settings.LICENSE_API_CONNECT_TIMEOUT = 5.0
+    settings.LICENSE_API_READ_TIMEOUT = 30.0
+    fake_api(failure)
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (504, "service_timeout", message)
+    assert error.unreachable
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_post_request_times_out_on_a_silent_server(silent_port: int, settings: Settings) -> None:
+    settings.LICENSE_API_READ_TIMEOUT = 0.2
+    license_api.set_client(license_api.build_client())
+    credentials = Credentials(
+        api_url=f"http://127.0.0.1:{silent_port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
+    )
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        504,
+        "service_timeout",
+        "No answer within 0.2 s",
+    )
+    assert error.elapsed_ms >= 150
+
+
+def test_post_request_sets_the_elapsed_time_on_an_error(credentials: Credentials) -> None:
+    def slow_failure(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.05)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    license_api.set_client(license_api.build_client(httpx.MockTransport(slow_failure)))
+
+    assert post_failing(credentials).elapsed_ms >= 50
+
+
+def test_post_request_retries_a_connection_failure_once(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(httpx.ConnectError("Connection refused"), httpx.Response(200, content=b"{}"))
+
+    response = post(credentials)
+
+    assert response.body == b"{}"
+    assert len(seen) == 2
+
+
+def test_post_request_gives_up_after_a_second_connection_failure(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(
+        httpx.ConnectError("Connection refused"), httpx.ConnectError("Connection refused")
+    )
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code) == (502, "service_unreachable")
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("timed out"),
+        httpx.ConnectTimeout("timed out"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ],
+)
+def test_post_request_does_not_retry_other_failures(
+    credentials: Credentials, fake_api: InstallApi, failure: Exception
+) -> None:
+    seen = fake_api(failure)
+
+    post_failing(credentials)
+
+    assert len(seen) == 1
+
+
+def test_post_request_does_not_retry_a_server_error(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(api_error(500, "internal_error", "Internal error"))
+
+    post_failing(credentials)
+
+    assert len(seen) == 1
+
+
+def test_post_request_keeps_no_cookies_between_requests(
+    credentials: Credentials, fake_api: InstallApi
+) -> None:
+    seen = fake_api(
+        httpx.Response(200, headers={"Set-Cookie": "session=tenant-a; Path=/"}, content=b"{}"),
+        httpx.Response(200, content=b"{}"),
+    )
+
+    post(credentials)
+    post(credentials)
+
+    assert "Cookie" not in seen[1].headers
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        [httpx.ConnectError("Connection refused")] * 2,
+        [httpx.ReadTimeout("timed out")],
+        [httpx.RemoteProtocolError("Server disconnected")],
+        [api_error(401, "signature_mismatch", "Signature mismatch")],
+        [httpx.Response(503, text="upstream down")],
+        [httpx.Response(400, html="<p>Bad</p>")],
+        [httpx.Response(429, headers={"Retry-After": "3"})],
+    ],
+)
+def test_post_request_errors_never_reveal_secrets(
+    credentials: Credentials, fake_api: InstallApi, outcomes: list[Outcome]
+) -> None:
+    body = read_vector("py_activate_user.req").strip()
+    seen = fake_api(*outcomes)
+
+    error = post_failing(credentials, body=body)
+
+    signature = expected_signature(seen[0].headers["Date"])
+    for text in (str(error), repr(error), error.message, error.code):
+        assert SHARED_KEY not in text
+        assert signature not in text
+        assert "hmac-sha256" not in text
+        assert body not in text
+    # Error reports print a chained exception, and the httpx one holds the signed request.
+    chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    assert chained is None
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_post_request_never_quotes_an_illegal_header(silent_port: int) -> None:
+    # h11 refuses the header and quotes it whole, signature included.
+    credentials = Credentials(
+        api_url=f"http://127.0.0.1:{silent_port}/api/v4",
+        api_key="key\nX-Injected: 1",
+        shared_key=SHARED_KEY,
+    )
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        "LocalProtocolError",
+    )
+
+
+def test_get_client_returns_one_shared_client() -> None:
+    assert license_api.get_client() is license_api.get_client()
+
+
+def test_get_client_builds_one_client_for_all_threads() -> None:
+    clients: list[httpx.Client] = []
+    start = threading.Barrier(8)
+
+    def fetch() -> None:
+        start.wait()
+        clients.append(license_api.get_client())
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(clients) == 8
+    assert all(client is clients[0] for client in clients)
+
+
+def test_set_client_none_closes_the_client_and_builds_a_fresh_one_next() -> None:
+    first = license_api.get_client()
+
+    license_api.set_client(None)
+
+    assert first.is_closed
+    assert license_api.get_client() is not first
+
+
+def test_set_client_installs_the_given_client() -> None:
+    client = license_api.build_client(httpx.MockTransport(lambda request: httpx.Response(200)))
+
+    license_api.set_client(client)
+
+    assert license_api.get_client() is client
+
+
+def test_build_client_takes_its_timeouts_from_settings(settings: Settings) -> None:
+    settings.LICENSE_API_CONNECT_TIMEOUT = 2.5
+    settings.LICENSE_API_READ_TIMEOUT = 12.0
+
+    client = license_api.build_client()
+
+    assert client.timeout == httpx.Timeout(connect=2.5, read=12.0, write=2.5, pool=2.5)
+    client.close()
+
+
+def test_build_client_follows_no_redirects() -> None:
+    client = license_api.build_client()
+
+    assert client.follow_redirects is False
+    client.close()
+
+
+def test_credentials_repr_hides_the_shared_key(credentials: Credentials) -> None:
+    assert SHARED_KEY not in repr(credentials)
+    assert API_KEY in repr(credentials)
