@@ -1,4 +1,15 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from portal import views
+
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.upload, name="upload"),
+    path("r/<str:token>/", views.show_result, name="result"),
+    path("r/<str:token>/ls_activation.lic", views.download_license, name="download"),
+    path("api/v1/requests", views.api_relay, name="api-relay"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+]

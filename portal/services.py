@@ -1,0 +1,257 @@
+"""The relay: read a request file, route it, call the License API, keep the result.
+
+The one use case of the portal, shared by the pages and the machine API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal import license_api
+from portal.errors import RelayError, describe_upstream_error
+from portal.models import LearnedBundle, RelayResult
+from portal.outcomes import summarize_activation, summarize_deactivation
+from portal.request_files import RequestFile, RequestFileError, read_request_file
+from portal.tenancy import Tenant
+
+logger = logging.getLogger("portal.relay")
+
+_POLL_SECONDS = 0.1
+
+
+def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> RelayResult:
+    """Relay one request file for `tenant`; return the stored result or raise RelayError.
+
+    The same file uploaded again while its result is kept returns that result without a
+    second upstream call, even when the first call is still under way.
+    """
+    started = time.perf_counter()
+    reference = secrets.token_hex(4).upper()
+    request_file = _read(data, reference)
+    _check_allowed(tenant, request_file, reference)
+    request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
+    for _attempt in range(3):
+        result, claimed = _claim(tenant, request_hash, request_file, filename)
+        if claimed:
+            return _relay_and_store(tenant, request_file, result, reference, started)
+        finished = _wait_for(result)
+        if finished is not None:
+            _log(tenant, request_file, reference, started, outcome="reused")
+            return finished
+    raise RelayError(504, "service_timeout", describe_upstream_error("service_timeout", ""))
+
+
+def find_result(*, tenant: Tenant, token: str) -> RelayResult | None:
+    """A finished, unexpired result made on this tenant's portal, or None."""
+    return RelayResult.objects.filter(
+        token=token,
+        tenant_slug=tenant.slug,
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+    ).first()
+
+
+def purge_expired_results() -> int:
+    deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def _read(data: bytes | str, reference: str) -> RequestFile:
+    try:
+        return read_request_file(data)
+    except RequestFileError as error:
+        status = 413 if error.code == "too_large" else 400
+        raise RelayError(status, error.code, error.message, reference=reference) from None
+
+
+def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) -> None:
+    if request_file.kind == "activation" and not tenant.activation_enabled:
+        raise RelayError(
+            403,
+            "activation_disabled",
+            "This portal does not take activations.",
+            reference=reference,
+        )
+    if request_file.kind == "deactivation" and not tenant.deactivation_enabled:
+        raise RelayError(
+            403,
+            "deactivation_disabled",
+            "This portal does not take deactivations.",
+            reference=reference,
+        )
+    expected = tenant.credentials.api_key
+    if request_file.api_key and expected and request_file.api_key != expected:
+        raise RelayError(
+            400,
+            "wrong_vendor",
+            f"This request file was made for another vendor's software, not for "
+            f"{tenant.name}. Use the activation portal of the company that sold you the "
+            f"software.",
+            reference=reference,
+        )
+
+
+def _claim(
+    tenant: Tenant, request_hash: str, request_file: RequestFile, filename: str
+) -> tuple[RelayResult, bool]:
+    """Insert a pending row for this file, or return the row another request holds."""
+    purge_expired_results()
+    wait = settings.LICENSE_API_CONNECT_TIMEOUT + 2 * settings.LICENSE_API_READ_TIMEOUT + 5
+    try:
+        with transaction.atomic():
+            result = RelayResult.objects.create(
+                tenant_slug=tenant.slug,
+                request_hash=request_hash,
+                kind=request_file.kind,
+                filename=filename[:255],
+                expires_at=timezone.now() + timedelta(seconds=wait),
+            )
+        return result, True
+    except IntegrityError:
+        existing = RelayResult.objects.filter(
+            tenant_slug=tenant.slug, request_hash=request_hash
+        ).first()
+        if existing is None:  # finished and removed in between: claim again
+            return _claim(tenant, request_hash, request_file, filename)
+        return existing, False
+
+
+def _wait_for(result: RelayResult) -> RelayResult | None:
+    """Wait while another request relays the same file; None when it failed (row removed)."""
+    while True:
+        current = RelayResult.objects.filter(pk=result.pk).first()
+        if current is None:
+            return None
+        if current.state == RelayResult.State.DONE:
+            return current
+        if current.expires_at <= timezone.now():
+            return None
+        time.sleep(_POLL_SECONDS)
+
+
+def _relay_and_store(
+    tenant: Tenant,
+    request_file: RequestFile,
+    result: RelayResult,
+    reference: str,
+    started: float,
+) -> RelayResult:
+    endpoint = None
+    try:
+        response, endpoint = _call_license_api(tenant, request_file)
+        if request_file.kind == "activation":
+            result.summary = summarize_activation(request_file, response.body)
+            result.license_file = response.body
+        else:
+            result.summary = summarize_deactivation(request_file)
+    except license_api.LicenseApiError as error:
+        result.delete()
+        _log(tenant, request_file, reference, started, endpoint=endpoint, error=error)
+        raise _as_relay_error(error, reference) from None
+    except BaseException:
+        result.delete()
+        raise
+    result.state = RelayResult.State.DONE
+    result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
+    result.save()
+    _log(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
+    return result
+
+
+def _call_license_api(
+    tenant: Tenant, request_file: RequestFile
+) -> tuple[license_api.UpstreamResponse, str]:
+    """Route per spec section 1: bundles to the bundle endpoint, with the one-retry fallback."""
+    prefix = "activate" if request_file.kind == "activation" else "deactivate"
+    single, bundle = f"{prefix}_offline", f"{prefix}_bundle_offline"
+    if _is_known_bundle(tenant, request_file):
+        return _post(tenant, bundle, request_file), bundle
+    try:
+        return _post(tenant, single, request_file), single
+    except license_api.LicenseApiError as error:
+        if error.code != "unknown_product":
+            raise
+        first_error = error
+    try:
+        response = _post(tenant, bundle, request_file)
+    except license_api.LicenseApiError as error:
+        if error.code == "product_not_bundle":
+            raise first_error from None
+        raise
+    LearnedBundle.objects.get_or_create(tenant_slug=tenant.slug, product=request_file.product)
+    return response, bundle
+
+
+def _is_known_bundle(tenant: Tenant, request_file: RequestFile) -> bool:
+    if request_file.bundle_code or request_file.product in tenant.bundle_products:
+        return True
+    return LearnedBundle.objects.filter(
+        tenant_slug=tenant.slug, product=request_file.product
+    ).exists()
+
+
+def _post(
+    tenant: Tenant, endpoint: license_api.Endpoint, request_file: RequestFile
+) -> license_api.UpstreamResponse:
+    return license_api.post_request(
+        credentials=tenant.credentials, endpoint=endpoint, body=request_file.text
+    )
+
+
+def _as_relay_error(error: license_api.LicenseApiError, reference: str) -> RelayError:
+    status, code = error.status, error.code
+    if status in (401, 403) and not error.unreachable:
+        # The portal's own credentials were refused: the operator's problem, not the user's.
+        status, code = 502, "portal_credentials_refused"
+    elif status >= 500 and not error.unreachable:
+        status = 502
+    return RelayError(
+        status,
+        code,
+        describe_upstream_error(code, error.message),
+        detail=error.message,
+        retry_after=error.retry_after,
+        reference=reference,
+    )
+
+
+def _log(
+    tenant: Tenant,
+    request_file: RequestFile,
+    reference: str,
+    started: float,
+    *,
+    outcome: str = "",
+    endpoint: str | None = None,
+    upstream: license_api.UpstreamResponse | None = None,
+    error: license_api.LicenseApiError | None = None,
+) -> None:
+    """One structured line per relay. Never a key, a password or a whole license key."""
+    line = {
+        "event": "relay",
+        "reference": reference,
+        "tenant": tenant.slug,
+        "kind": request_file.kind,
+        "product": request_file.product,
+        "license": _mask(request_file.license_key) if request_file.license_key else "user",
+        "endpoint": endpoint,
+        "outcome": outcome or ("error" if error else "ok"),
+        "upstream_status": error.status if error else (upstream.status if upstream else None),
+        "upstream_code": error.code if error else None,
+        "upstream_ms": round((error or upstream).elapsed_ms, 1) if (error or upstream) else None,
+        "total_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    logger.info(json.dumps(line))
+
+
+def _mask(license_key: str) -> str:
+    return f"…{license_key[-4:]}" if len(license_key) > 8 else "…"

@@ -1,0 +1,156 @@
+"""HTTP in and out. Every relay goes through services.relay_request: two front doors, one path."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url
+
+from portal.errors import RelayError
+from portal.models import RelayResult
+from portal.services import find_result, relay_request
+from portal.tenancy import get_tenant
+
+LICENSE_FILENAME = "ls_activation.lic"
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload page; a POST relays the file, then redirects to (or swaps in) the result."""
+    if request.method == "GET":
+        return render(request, "portal/upload.html")
+    data, filename = _uploaded_request(request)
+    try:
+        result = relay_request(tenant=get_tenant(request), data=data, filename=filename)
+    except RelayError as error:
+        return _render_error(request, error, filename)
+    if request.htmx:
+        context = _result_context(result, auto_download=True)
+        response = render(request, "portal/result.html#result-panel", context)
+        return push_url(response, context["result_url"])
+    return redirect("portal:result", token=result.token, permanent=False)
+
+
+@never_cache
+@require_GET
+def show_result(request: HttpRequest, token: str) -> HttpResponse:
+    result = find_result(tenant=get_tenant(request), token=token)
+    if result is None:
+        return render(request, "portal/result_gone.html", status=404)
+    return render(request, "portal/result.html", _result_context(result, auto_download=False))
+
+
+@never_cache
+@require_GET
+def download_license(request: HttpRequest, token: str) -> HttpResponse:
+    result = find_result(tenant=get_tenant(request), token=token)
+    if result is None or result.kind != RelayResult.Kind.ACTIVATION:
+        raise Http404("This license file is no longer available.")
+    return _license_file_response(bytes(result.license_file))
+
+
+@csrf_exempt
+@require_POST
+def api_relay(request: HttpRequest) -> HttpResponse:
+    """POST /api/v1/requests: the .req text in, the .lic file (or a JSON outcome) out."""
+    upload_file = request.FILES.get("file")
+    data = upload_file.read() if upload_file else request.body
+    try:
+        result = relay_request(tenant=get_tenant(request), data=data, filename="")
+    except RelayError as error:
+        return _json_error(error)
+    if result.kind == RelayResult.Kind.ACTIVATION:
+        return _license_file_response(bytes(result.license_file))
+    return JsonResponse({"result": "deactivated", **_public_summary(result.summary)})
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    try:
+        connection.ensure_connection()
+    except Exception:
+        return HttpResponse("database unreachable", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def respond_body_too_large(request: HttpRequest) -> HttpResponse:
+    """Used by BodySizeLimitMiddleware, before the body is read."""
+    error = RelayError(
+        413,
+        "too_large",
+        "This file is too large to be a request file (they are at most 64 KB). Choose the "
+        "ls_activation.req file your software saved.",
+    )
+    if request.path.startswith("/api/"):
+        return _json_error(error)
+    response = _render_error(request, error, "")
+    response["Connection"] = "close"  # the unread body must not be taken for a next request
+    return response
+
+
+def _uploaded_request(request: HttpRequest) -> tuple[bytes | str, str]:
+    upload_file = request.FILES.get("file")
+    if upload_file is not None and upload_file.size:
+        return upload_file.read(), os.path.basename(upload_file.name or "")[:255]
+    text = request.POST.get("request_text", "")
+    if text.strip():
+        return text, "pasted text"
+    if upload_file is not None:
+        return b"", os.path.basename(upload_file.name or "")[:255]
+    return b"", ""
+
+
+def _render_error(request: HttpRequest, error: RelayError, filename: str) -> HttpResponse:
+    context = {"error": error, "filename": filename}
+    template = "portal/upload.html#error-panel" if request.htmx else "portal/upload.html"
+    response = render(request, template, context, status=error.status)
+    if error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _json_error(error: RelayError) -> JsonResponse:
+    payload = {"status": error.status, "code": error.code, "message": error.message}
+    if error.detail:
+        payload["detail"] = error.detail
+    if error.reference:
+        payload["reference"] = error.reference
+    response = JsonResponse(payload, status=error.status)
+    if error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _license_file_response(body: bytes) -> HttpResponse:
+    response = HttpResponse(base64.b64encode(body), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{LICENSE_FILENAME}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _result_context(result: RelayResult, *, auto_download: bool) -> dict[str, object]:
+    return {
+        "result": result,
+        "summary": result.summary,
+        "result_url": reverse("portal:result", kwargs={"token": result.token}),
+        "download_url": reverse("portal:download", kwargs={"token": result.token}),
+        "license_filename": LICENSE_FILENAME,
+        "auto_download": auto_download,
+    }
+
+
+def _public_summary(summary: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in summary.items() if key != "kind"}

@@ -1,0 +1,145 @@
+// Progressive enhancement of the upload page: drag-and-drop, a progress card read from the
+// file before upload, focus and announcements for the outcome, and the automatic download.
+// Everything here is optional: without it the page is a plain form post.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var KINDS = { activation: "Activation request", deactivation: "Deactivation request" };
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  // Reads the request type and product from a .req text, as the portal does on the server.
+  function describeRequest(text) {
+    try {
+      var clean = text.replace(/^\uFEFF/, "").replace(/\s+/g, "");
+      var doc = JSON.parse(new TextDecoder().decode(
+        Uint8Array.from(atob(clean), function (c) { return c.charCodeAt(0); })));
+      var fields = (doc && typeof doc.request === "object" && doc.request) ? doc.request : doc;
+      return { kind: KINDS[fields.request] || "", product: fields.product || "" };
+    } catch (e) {
+      return { kind: "", product: "" };
+    }
+  }
+
+  function line(className, text) {
+    var p = document.createElement("p");
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  function showProgress(outcome, name, details) {
+    var card = document.createElement("section");
+    card.className = "card panel progress-card";
+    card.setAttribute("aria-busy", "true");
+    card.setAttribute("aria-labelledby", "progress-heading");
+    var heading = document.createElement("h2");
+    heading.id = "progress-heading";
+    heading.textContent = "Sending your request…";
+    card.appendChild(heading);
+    card.appendChild(line("file-name", "File: " + name));
+    var meta = line("meta", "");
+    meta.dataset.requestMeta = "";
+    card.appendChild(meta);
+    var status = line("meta", "Uploading…");
+    status.dataset.requestStatus = "";
+    card.appendChild(status);
+    var bar = document.createElement("div");
+    bar.className = "progress-bar";
+    bar.appendChild(document.createElement("span"));
+    card.appendChild(bar);
+    outcome.replaceChildren(card);
+    details.then(function (info) {
+      var parts = [];
+      if (info.kind) parts.push(info.kind);
+      if (info.product) parts.push("product " + info.product);
+      meta.textContent = parts.join(", ");
+    });
+    announce("Sending " + name + " to the licensing service.");
+  }
+
+  function requestDetails(form) {
+    var input = form.querySelector("input[type=file]");
+    var file = input && input.files && input.files[0];
+    if (file) {
+      return { name: file.name, details: file.text().then(describeRequest, function () { return {}; }) };
+    }
+    var text = form.querySelector("textarea").value;
+    return { name: "pasted text", details: Promise.resolve(describeRequest(text)) };
+  }
+
+  function enhanceDropzone(form) {
+    var zone = form.querySelector("[data-dropzone]");
+    var input = form.querySelector("input[type=file]");
+    if (!zone || !input) return;
+    ["dragenter", "dragover"].forEach(function (type) {
+      zone.addEventListener(type, function (event) {
+        event.preventDefault();
+        zone.classList.add("is-dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (type) {
+      zone.addEventListener(type, function () { zone.classList.remove("is-dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+      input.files = event.dataTransfer.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    // Choosing a file sends it: one step fewer for the user.
+    input.addEventListener("change", function () {
+      if (input.files.length) form.requestSubmit();
+    });
+  }
+
+  function onAfterSwap(event) {
+    var outcome = event.detail.target;
+    if (!outcome || outcome.id !== "outcome") return;
+    var panel = outcome.querySelector("[data-announce]");
+    if (panel) announce(panel.getAttribute("data-announce"));
+    var heading = outcome.querySelector("[data-focus]");
+    if (heading) heading.focus();
+    var download = outcome.querySelector("[data-auto-download]");
+    if (download) {
+      download.removeAttribute("data-auto-download");
+      download.click();
+    }
+    var form = document.getElementById("upload-form");
+    var textarea = form && form.querySelector("textarea");
+    // The pasted text may carry a password (user-based files): do not leave it on screen.
+    if (textarea && outcome.querySelector(".panel-success")) textarea.value = "";
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("upload-form");
+    if (!form) return;
+    enhanceDropzone(form);
+    form.addEventListener("htmx:beforeRequest", function () {
+      var request = requestDetails(form);
+      showProgress(document.getElementById("outcome"), request.name, request.details);
+    });
+    form.addEventListener("htmx:xhr:progress", function (event) {
+      var status = document.querySelector("[data-request-status]");
+      if (!status || !event.detail.lengthComputable) return;
+      status.textContent = event.detail.loaded >= event.detail.total
+        ? "Waiting for the licensing service…"
+        : "Uploading… " + Math.round((100 * event.detail.loaded) / event.detail.total) + "%";
+    });
+    form.addEventListener("htmx:sendError", function () {
+      var outcome = document.getElementById("outcome");
+      var card = document.createElement("section");
+      card.className = "card panel panel-error";
+      card.appendChild(line("message", "The portal could not be reached. Check this computer's internet connection, then try again."));
+      outcome.replaceChildren(card);
+      announce("The portal could not be reached.");
+    });
+    document.body.addEventListener("htmx:afterSwap", onAfterSwap);
+  });
+})();

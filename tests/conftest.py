@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from portal import license_api
+
+LICENSE_OBJECT = {
+    "id": 1001,
+    "license_key": "FUH3-4E7A-LZJL-7JTP",
+    "license_type": "time-limited",
+    "is_trial": False,
+    "validity_period": "2030-01-01T00:00:00Z",
+    "max_activations": 3,
+    "times_activated": 1,
+    "product_details": {"product_id": 7, "product_name": "Test Product", "short_code": "TP"},
+    "product_features": [{"code": "export", "name": "Export"}],
+    "license_signature": "c2ln",
+    "request_id": "c80383c7-8a4d-42c9-9e2f-7b1c9b076189",
+}
+# What the License API sends, with its own spacing: the license file must keep these bytes.
+LICENSE_BODY = json.dumps(LICENSE_OBJECT, indent=1).encode()
+
+
+@dataclass
+class FakeLicenseApi:
+    """A License API behind httpx.MockTransport: answers by endpoint, records every request."""
+
+    answers: dict[str, list[Callable[[httpx.Request], httpx.Response]]] = field(
+        default_factory=dict
+    )
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def answer(self, endpoint: str, status: int = 200, body: bytes | dict | str = b"") -> None:
+        if isinstance(body, dict):
+            content = json.dumps(body).encode()
+        else:
+            content = body.encode() if isinstance(body, str) else body
+        self.answers.setdefault(endpoint, []).append(
+            lambda request: httpx.Response(status, content=content)
+        )
+
+    def fail(self, endpoint: str, exception: Exception) -> None:
+        def _raise(request: httpx.Request) -> httpx.Response:
+            raise exception
+
+        self.answers.setdefault(endpoint, []).append(_raise)
+
+    def error(
+        self, endpoint: str, status: int, code: str, message: str = "upstream says no"
+    ) -> None:
+        self.answer(endpoint, status, {"status": status, "code": code, "message": message})
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        endpoint = request.url.path.rsplit("/", 1)[-1]
+        queue = self.answers.get(endpoint) or []
+        if not queue:
+            return httpx.Response(500, text=f"no answer queued for {endpoint}")
+        handler = queue.pop(0) if len(queue) > 1 else queue[0]
+        return handler(request)
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [request.url.path.rsplit("/", 1)[-1] for request in self.requests]
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeLicenseApi]:
+    """The process's License API client, pointed at a fake License API."""
+    api = FakeLicenseApi()
+    license_api.set_client(license_api.build_client(httpx.MockTransport(api.handle)))
+    yield api
+    license_api.set_client(None)
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_manifest(settings) -> None:
+    """Tests render pages without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
