@@ -254,4 +254,4 @@ def _log(
 
 
 def _mask(license_key: str) -> str:
-    return f"…{license_key[-4:]}" if len(license_key) > 8 else "…"
+    return f"***{license_key[-4:]}" if len(license_key) > 8 else "***"
