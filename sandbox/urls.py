@@ -1,4 +1,19 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from sandbox import views
+
 app_name = "sandbox"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("public-key.pem", views.public_key, name="public-key"),
+    path("api/v4/activate_offline", views.activate, name="activate-offline"),
+    path("api/v4/deactivate_offline", views.deactivate, name="deactivate-offline"),
+    path("api/v4/activate_bundle_offline", views.activate_bundle, name="activate-bundle-offline"),
+    path(
+        "api/v4/deactivate_bundle_offline",
+        views.deactivate_bundle,
+        name="deactivate-bundle-offline",
+    ),
+]
