@@ -26,6 +26,16 @@ from portal.tenancy import Tenant
 logger = logging.getLogger("portal.relay")
 
 _POLL_SECONDS = 0.1
+# Upstream codes that mean the portal's own API credentials were refused, not the file.
+_PORTAL_CREDENTIAL_CODES = frozenset(
+    {
+        "invalid_api_key",
+        "missing_headers",
+        "authorization_invalid_headers",
+        "authorization_missing_params",
+        "hmac_required",
+    }
+)
 
 
 def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> RelayResult:
@@ -209,7 +219,7 @@ def _post(
 
 def _as_relay_error(error: license_api.LicenseApiError, reference: str) -> RelayError:
     status, code = error.status, error.code
-    if status in (401, 403) and not error.unreachable:
+    if (status == 401 or code in _PORTAL_CREDENTIAL_CODES) and not error.unreachable:
         # The portal's own credentials were refused: the operator's problem, not the user's.
         status, code = 502, "portal_credentials_refused"
     elif status >= 500 and not error.unreachable:

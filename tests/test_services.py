@@ -145,7 +145,8 @@ def test_relay_request_product_not_bundle_on_retry_keeps_the_original_error(upst
         (400, "license_activated_max_times", 400, "license_activated_max_times"),
         (400, "some_new_code", 400, "some_new_code"),
         (401, "signature_mismatch", 502, "portal_credentials_refused"),
-        (403, "api_key_product_not_allowed", 502, "portal_credentials_refused"),
+        (400, "invalid_api_key", 502, "portal_credentials_refused"),
+        (403, "api_key_product_not_allowed", 403, "api_key_product_not_allowed"),
         (503, "", 502, "service_unreachable"),
     ],
 )
