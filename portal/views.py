@@ -36,7 +36,9 @@ def upload(request: HttpRequest) -> HttpResponse:
         context = _result_context(result, auto_download=True)
         response = render(request, "portal/result.html#result-panel", context)
         return push_url(response, context["result_url"])
-    return redirect("portal:result", token=result.token, permanent=False)
+    response = redirect("portal:result", token=result.token)
+    response.status_code = 303  # See Other: the result is fetched with GET (post/redirect/get)
+    return response
 
 
 @never_cache

@@ -118,7 +118,7 @@ def test_page_relays_each_vector_signed_and_byte_for_byte(client, spec_server, v
 
     response = client.post("/", {"file": SimpleUploadedFile("ls_activation.req", text.encode())})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     received = spec_server.received[-1]
     assert received["body"] == text.strip().encode()
     assert received["signed"]

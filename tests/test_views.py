@@ -40,7 +40,7 @@ def test_upload_without_htmx_redirects_to_the_result_page(client, upstream):
 
     response = _upload(client)
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response["Location"].startswith("/r/")
 
 
@@ -89,7 +89,7 @@ def test_upload_of_pasted_text_relays_it(client, upstream):
 
     response = client.post("/", {"request_text": "\n  " + text + "  \n"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert upstream.requests[0].content == text.strip().encode()
 
 
