@@ -45,3 +45,11 @@ format: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# The container: docker when its daemon answers, else podman (see ../shared/tools/container).
+CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+	elif command -v podman >/dev/null 2>&1; then echo podman; else echo docker; fi)
+
+.PHONY: container-test
+container-test:
+	CONTAINER_ENGINE=$(CONTAINER_ENGINE) $(PYTHON) scripts/container_test.py

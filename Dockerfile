@@ -1,0 +1,44 @@
+# The Offline Portal as one image: gunicorn on :8000, state (SQLite db, generated secret key,
+# sandbox RSA key) under the /data volume, the built-in sandbox License API on by default.
+#
+#   docker build -t offline-portal . && docker run -p 8000:8000 offline-portal
+#
+# Production: set DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, LICENSE_API_URL/KEY and
+# LICENSE_SHARED_KEY, SANDBOX_ENABLED=false, and DATABASE_URL for PostgreSQL (compose.yaml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# A writable home: gunicorn keeps its control socket (for gunicornc) in ~/.gunicorn.
+RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin portal
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+# The code stays root-owned: the portal user can read it, not change it.
+COPY . .
+# collectstatic only imports settings; the key exists for this one command and is not kept.
+RUN DJANGO_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput \
+      --verbosity 0 \
+ && python -m compileall -q offline_portal portal sandbox \
+ && chmod 0755 docker/entrypoint.sh \
+ && mkdir /data && chown portal:portal /data
+
+ENV HOST=0.0.0.0 \
+    PORT=8000 \
+    PORTAL_VAR_DIR=/data \
+    SANDBOX_ENABLED=true \
+    DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1,[::1]
+VOLUME /data
+USER portal
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request as r; r.urlopen(r.Request('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', headers={'Host': 'localhost'}), timeout=4)"]
+
+ENTRYPOINT ["/app/docker/entrypoint.sh"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "offline_portal.wsgi"]

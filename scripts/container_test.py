@@ -1,0 +1,215 @@
+"""`make container-test`: build the image, run it, relay two vectors through it, stop it.
+
+The container's own sandbox License API answers: an activation must come back as a license
+file, the matching deactivation as `{"result": "deactivated"}`. The container is removed
+whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VECTORS = Path(os.environ.get("VECTORS_DIR", REPO.parent / "shared" / "vectors"))
+ENGINE = os.environ.get("CONTAINER_ENGINE", "docker")
+IMAGE = os.environ.get("CONTAINER_IMAGE", "offline-portal")
+CONTAINER = f"offline-portal-test-{os.getpid()}"
+HEALTH_TIMEOUT_S = 90
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def main() -> int:
+    # `docker stop` or a CI timeout sends SIGTERM: unwind through the cleanup too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        build_image()
+        port = find_free_port()
+        start_container(port)
+        try:
+            run_checks(f"http://127.0.0.1:{port}")
+            stop_container()
+        except BaseException:
+            print_logs()
+            raise
+        finally:
+            remove_container()
+    except Exception as error:
+        reason = error if isinstance(error, CheckFailed) else f"{type(error).__name__}: {error}"
+        print(f"FAIL: {reason}", flush=True)
+        print("container-test: FAIL", flush=True)
+        return 1
+    print("container-test: PASS", flush=True)
+    return 0
+
+
+def build_image() -> None:
+    # Podman: --format docker keeps the HEALTHCHECK (the OCI format has none); --pull=never
+    # uses the local base image where no registry is reachable (shared/tools/container).
+    flags = ["--pull=never", "--format", "docker"] if Path(ENGINE).name == "podman" else []
+    flags += os.environ.get("CONTAINER_BUILD_FLAGS", "").split()
+    started = time.monotonic()
+    subprocess.run([ENGINE, "build", *flags, "-t", IMAGE, str(REPO)], check=True)
+    passed(f"image {IMAGE} built with {ENGINE} in {time.monotonic() - started:.0f} s")
+
+
+def find_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_container(port: int) -> None:
+    publish = f"127.0.0.1:{port}:8000"
+    subprocess.run(
+        [ENGINE, "run", "-d", "--name", CONTAINER, "-p", publish, IMAGE],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def run_checks(base_url: str) -> None:
+    wait_until_healthy(base_url)
+    check_runs_as_non_root()
+    check_image_healthcheck()
+    check_activation(base_url)
+    check_deactivation(base_url)
+
+
+def wait_until_healthy(base_url: str) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < HEALTH_TIMEOUT_S:
+        if not container_is_running():
+            raise CheckFailed("the container exited before /healthz answered")
+        try:
+            status, _, _ = http("GET", f"{base_url}/healthz")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = 0
+        if status == 200:
+            passed(f"/healthz answered 200 after {time.monotonic() - started:.1f} s")
+            return
+        time.sleep(0.5)
+    raise CheckFailed(f"/healthz did not answer 200 within {HEALTH_TIMEOUT_S} s")
+
+
+def check_runs_as_non_root() -> None:
+    uid = engine_output("exec", CONTAINER, "id", "-u")
+    if uid == "0":
+        raise CheckFailed("the server runs as root")
+    passed(f"the server runs as uid {uid}")
+
+
+def check_image_healthcheck() -> None:
+    """Run the image's HEALTHCHECK command in the container, as the engine would."""
+    config = json.loads(
+        engine_output("image", "inspect", "--format", "{{json .Config.Healthcheck}}", IMAGE)
+    )
+    test = (config or {}).get("Test") or []
+    if test[:1] == ["CMD"]:
+        command = test[1:]
+    elif test[:1] == ["CMD-SHELL"]:
+        command = ["sh", "-c", test[1]]
+    else:
+        raise CheckFailed(f"the image has no HEALTHCHECK command: {test}")
+    probe = subprocess.run([ENGINE, "exec", CONTAINER, *command], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise CheckFailed(f"the image's HEALTHCHECK fails: {probe.stderr.strip()[-300:]}")
+    passed("the image's HEALTHCHECK passes")
+
+
+def check_activation(base_url: str) -> None:
+    status, headers, body = post_vector(base_url, "py_activate_key.req")
+    if status != 200:
+        raise CheckFailed(f"activation answered {status}: {body[:300]!r}")
+    disposition = headers.get("Content-Disposition", "")
+    if "ls_activation.lic" not in disposition:
+        raise CheckFailed(f"activation came without the license filename: {disposition!r}")
+    try:
+        license_data = json.loads(base64.b64decode(body, validate=True))
+    except ValueError as error:
+        raise CheckFailed(f"the license file is not base64 JSON: {error}") from None
+    if not license_data.get("license_key"):
+        raise CheckFailed(f"the license file has no license_key: {sorted(license_data)}")
+    passed(f"activation returned a license file for {license_data['license_key']}")
+
+
+def check_deactivation(base_url: str) -> None:
+    status, _, body = post_vector(base_url, "py_deactivate_key_consumption.req")
+    if status != 200:
+        raise CheckFailed(f"deactivation answered {status}: {body[:300]!r}")
+    outcome = json.loads(body)
+    if outcome.get("result") != "deactivated":
+        raise CheckFailed(f"deactivation answered {outcome}")
+    passed("deactivation answered result=deactivated")
+
+
+def stop_container() -> None:
+    started = time.monotonic()
+    subprocess.run([ENGINE, "stop", "-t", "20", CONTAINER], check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.monotonic() - started
+    # Far under the stop timeout means the server got SIGTERM as PID 1 and shut down on it.
+    if elapsed > 15:
+        raise CheckFailed(f"the container ignored SIGTERM (stopped after {elapsed:.0f} s)")
+    passed(f"the container stopped on SIGTERM in {elapsed:.1f} s")
+
+
+def post_vector(base_url: str, name: str) -> tuple[int, dict[str, str], bytes]:
+    data = (VECTORS / name).read_bytes()
+    return http("POST", f"{base_url}/api/v1/requests", data)
+
+
+def http(method: str, url: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "text/plain")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def container_is_running() -> bool:
+    state = engine_output("inspect", "--format", "{{.State.Running}}", CONTAINER, check=False)
+    return state == "true"
+
+
+def engine_output(*args: str, check: bool = True) -> str:
+    completed = subprocess.run(
+        [ENGINE, *args], check=check, capture_output=True, text=True, timeout=60
+    )
+    return completed.stdout.strip()
+
+
+def print_logs() -> None:
+    print(f"--- logs of {CONTAINER} ---", flush=True)
+    subprocess.run([ENGINE, "logs", "--tail", "80", CONTAINER], check=False)
+    print("--- end of logs ---", flush=True)
+
+
+def remove_container() -> None:
+    subprocess.run(
+        [ENGINE, "rm", "-f", "-v", CONTAINER],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def passed(message: str) -> None:
+    print(f"PASS: {message}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
