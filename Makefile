@@ -27,17 +27,40 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The browser tests' Chromium (Debian's) and axe-core (npm); see scripts/install-browser.
+$(VENV)/.browser: package-lock.json scripts/install-browser | $(VENV)/bin/python
+	scripts/install-browser
+	touch $@
+
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sandbox_seed sandbox/fixtures/demo.json
+	$(PY) manage.py upsert_tenant demo.localhost --name "Demo Vendor" \
+	    --api-url http://127.0.0.1:$(PORT)/sandbox/api/v4 --bundle-products SUITE \
+	    --api-key 3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b --shared-key demo-shared-key-0123456789abcdef \
+	    --primary-color "#8A1538" --accent-color "#0B5394" --support-email support@demo.example \
+	    --help-text "A **white-labelled** demo tenant: same sandbox, its own brand."
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Offline Portal: http://127.0.0.1:$(PORT)/  (sandbox License API at /sandbox/)"
+	@echo "Branded demo tenant: http://demo.localhost:$(PORT)/"
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py offline_portal.wsgi
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(VENV)/.browser
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+# The whole suite again on a throwaway PostgreSQL server (Debian's, installed when missing),
+# including the scale-out test of two portal instances on one database.
+.PHONY: test-postgres
+test-postgres: $(VENV)/.dev $(VENV)/.browser
+	scripts/postgres-test-server run -- $(VENV)/bin/pytest
+
+# Throughput, latency, CPU and memory under the production server (see scripts/bench.py);
+# BENCH_SECONDS sets the length of the main run (60 s).
+.PHONY: bench
+bench: $(VENV)/.runtime
+	$(PY) scripts/bench.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff format .

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # The serving model lives here and in portal/license_api.py: gthread workers, each sharing
 # one pooled httpx.Client, so a worker's threads keep serving while others wait on the API.
@@ -15,10 +22,32 @@ threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-# Request-line and header limits; bodies are capped by the portal before they are read.
+# Request-line and header limits (too long: 400 before Django runs); bodies are capped by the
+# portal (PORTAL_MAX_BODY_BYTES) from their Content-Length, before they are read.
 limit_request_line = 4094
 limit_request_fields = 100
+limit_request_field_size = 8190
 # Access log: path only, never a query string or body (no secrets travel in either).
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus metrics (PORTAL_METRICS_ENABLED): the workers are separate processes, so each
+# writes its samples to files in one folder that /metrics adds up. A fresh folder per start.
+if os.environ.get("PORTAL_METRICS_ENABLED", "").strip().lower() in {"1", "true", "yes", "on"}:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-metrics-"))
+
+
+def on_starting(server: Arbiter) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:  # an operator's own folder may hold a previous run's samples
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

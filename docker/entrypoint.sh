@@ -18,21 +18,23 @@ is_set() {  # NAME: set directly or through NAME_FILE (settings.py reads both)
   eval "[ -n \"\${$1:-}\" ] || [ -n \"\${$1_FILE:-}\" ]"
 }
 
-# No DJANGO_SECRET_KEY given: generate one on first start and keep it in the volume, so that
-# restarts keep sessions and signed values valid. Replicas that do not share /data must be
-# given one DJANGO_SECRET_KEY instead (compose.yaml does).
-if ! is_set DJANGO_SECRET_KEY; then
-  key_file=$var_dir/django_secret_key
-  if [ ! -s "$key_file" ]; then
-    tmp_file=$(mktemp "$var_dir/.django_secret_key.XXXXXX")
+keep_generated() {  # NAME FILE: make a random value once, keep it in the volume, point NAME_FILE at it
+  if [ ! -s "$2" ]; then
+    tmp_file=$(mktemp "$2.XXXXXX")
     python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$tmp_file"
     # A hard link never replaces an existing file: a replica that lost the race reads the
-    # winner's key.
-    ln "$tmp_file" "$key_file" 2>/dev/null || true
+    # winner's value.
+    ln "$tmp_file" "$2" 2>/dev/null || true
     rm -f "$tmp_file"
   fi
-  export DJANGO_SECRET_KEY_FILE="$key_file"
-fi
+  export "$1_FILE=$2"
+}
+
+# No DJANGO_SECRET_KEY / PORTAL_SECRETS_KEY given: generate them on first start and keep them in
+# the volume, so that restarts keep sessions valid and tenants' stored shared keys readable.
+# Replicas that do not share /data must be given the same values instead (compose.yaml does).
+is_set DJANGO_SECRET_KEY || keep_generated DJANGO_SECRET_KEY "$var_dir/django_secret_key"
+is_set PORTAL_SECRETS_KEY || keep_generated PORTAL_SECRETS_KEY "$var_dir/portal_secrets_key"
 
 # The sandbox is on by default here (contract). Unless the operator points the default tenant
 # elsewhere, point it at the sandbox in this container, with the demo credentials that

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,7 +58,11 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for development).")
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# The hosts the default tenant answers to. Tenants' own hosts come from the database, so Django's
+# ALLOWED_HOSTS admits every host and portal.tenancy.TenantMiddleware (first in MIDDLEWARE)
+# refuses, with Django's own matching, any host that neither list names.
+PORTAL_ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -75,8 +80,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # HSTS, nosniff, Referrer-Policy, COOP, the https redirect; then CSP, Permissions-Policy
+    # and CORP: first, so that every answer carries them, static files and refusals included.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Host -> tenant, and refusal of unknown hosts, before anything else uses the host.
+    "portal.tenancy.TenantMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Before anything reads the body (CSRF reads POST): refuse oversized bodies unread.
     "portal.middleware.BodySizeLimitMiddleware",
@@ -150,9 +161,60 @@ PORTAL_MAX_REQUEST_FILE_BYTES = 64 * 1024
 PORTAL_MAX_BODY_BYTES = int(_env_number("PORTAL_MAX_BODY_BYTES", 200 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
+# The upload form has three fields; the admin's forms a few dozen.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
-SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers.
+# HTTPS. In production the portal sits behind a TLS-terminating proxy or load balancer and
+# speaks plain http to it; `make run` serves plain http on 127.0.0.1 to a browser.
+PORTAL_HTTPS = _env_bool("PORTAL_HTTPS", not DEV_DEFAULTS)
+# Only behind a proxy that sets X-Forwarded-Proto itself, overwriting the client's: otherwise
+# any client could claim https.
+if _env_bool("PORTAL_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _env_bool("PORTAL_SSL_REDIRECT", False)
+# Probes and scrapers call these over plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# HSTS goes out only on requests Django sees as https (directly, or through the header above).
+SECURE_HSTS_SECONDS = int(
+    _env_number("PORTAL_HSTS_SECONDS", 365 * 24 * 3600 if PORTAL_HTTPS else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("PORTAL_HSTS_PRELOAD", False)
+# Preloading binds a whole registrable domain and only its owner can ask for it, so it stays
+# the operator's choice (PORTAL_HSTS_PRELOAD) and `check --deploy` does not nag about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Result pages hold a secret token in their URL: never send it to another site.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Cookies: Secure under HTTPS, HttpOnly (nothing reads them from script: the CSRF token travels
+# in the form), SameSite=Lax, and host-only (no *_COOKIE_DOMAIN): one tenant's host never sees
+# another's cookies.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. htmx is set up
+# for it in templates/base.html (no eval, no injected indicator styles); tenant colours come in
+# a stylesheet (portal:brand-css), never a style attribute.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 # The default tenant: the portal's own License API account, from the environment.
 PORTAL_NAME = _env("PORTAL_NAME", "Offline Portal")
@@ -164,8 +226,29 @@ LICENSE_API_BUNDLE_PRODUCTS = _env_list("LICENSE_API_BUNDLE_PRODUCTS")
 LICENSE_API_CONNECT_TIMEOUT = _env_number("LICENSE_API_CONNECT_TIMEOUT", 5.0)
 LICENSE_API_READ_TIMEOUT = _env_number("LICENSE_API_READ_TIMEOUT", 30.0)
 
+# Tenants' secrets at rest: comma-separated passphrases, newest first (rotation).
+PORTAL_SECRETS_KEYS = _env_list("PORTAL_SECRETS_KEY")
+if not PORTAL_SECRETS_KEYS and DEV_DEFAULTS:
+    PORTAL_SECRETS_KEYS = ["dev-only-insecure-secrets-key-" + SECRET_KEY]
+# Tenants answer on their own hosts, and on <slug>.PORTAL_BASE_DOMAIN when it is set (wildcard DNS).
+PORTAL_BASE_DOMAIN = _env("PORTAL_BASE_DOMAIN").strip().lower().strip(".")
+# How stale a worker's view of the tenants may be after another instance edits one.
+PORTAL_TENANT_CACHE_SECONDS = _env_number("PORTAL_TENANT_CACHE_SECONDS", 2.0)
+PORTAL_DEFAULT_PRIMARY_COLOR = _env("PORTAL_PRIMARY_COLOR", "")
+PORTAL_DEFAULT_ACCENT_COLOR = _env("PORTAL_ACCENT_COLOR", "")
+
 # How long a result (and its license file) stays downloadable, in seconds.
 PORTAL_RESULT_TTL = int(_env_number("PORTAL_RESULT_TTL", 30 * 60))
+
+# Uploads and API calls allowed per client address and tenant in each window (0: no limit).
+PORTAL_RATE_LIMIT = int(_env_number("PORTAL_RATE_LIMIT", 30))
+PORTAL_RATE_LIMIT_WINDOW = max(1, int(_env_number("PORTAL_RATE_LIMIT_WINDOW", 60)))
+# How many proxies in front of the portal append to X-Forwarded-For (0: trust none of it).
+PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0))
+
+# Prometheus metrics at /metrics: off (404) unless enabled; a bearer token when one is set.
+PORTAL_METRICS_ENABLED = _env_bool("PORTAL_METRICS_ENABLED", False)
+PORTAL_METRICS_TOKEN = _env("PORTAL_METRICS_TOKEN")
 
 SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
@@ -174,8 +257,9 @@ LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One JSON object a line (portal/logging.py); gunicorn's own logs keep their plain format.
+    "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

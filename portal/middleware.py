@@ -1,4 +1,4 @@
-"""Request-level guards that must run before anything reads the body."""
+"""Request-level guards: body size before anything reads the body; security headers."""
 
 from __future__ import annotations
 
@@ -28,3 +28,35 @@ class BodySizeLimitMiddleware:
 
             return respond_body_too_large(request)
         return self.get_response(request)
+
+
+# Browser features the portal never uses, refused to it and to anything that gets into it.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
+
+
+class SecurityHeadersMiddleware:
+    """The headers Django's SecurityMiddleware and django-csp do not set: Permissions-Policy, and
+    Cross-Origin-Resource-Policy so that no other site can load the portal's answers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response

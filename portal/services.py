@@ -6,7 +6,6 @@ The one use case of the portal, shared by the pages and the machine API.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import secrets
 import time
@@ -16,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal import license_api
+from portal import license_api, metrics
 from portal.errors import RelayError, describe_upstream_error
 from portal.models import LearnedBundle, RelayResult
 from portal.outcomes import summarize_activation, summarize_deactivation
@@ -46,8 +45,7 @@ def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> R
     """
     started = time.perf_counter()
     reference = secrets.token_hex(4).upper()
-    request_file = _read(data, reference)
-    _check_allowed(tenant, request_file, reference)
+    request_file = _read_allowed(tenant, data, reference, started)
     request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
     for _attempt in range(3):
         result, claimed = _claim(tenant, request_hash, request_file, filename)
@@ -73,6 +71,17 @@ def find_result(*, tenant: Tenant, token: str) -> RelayResult | None:
 def purge_expired_results() -> int:
     deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+def _read_allowed(tenant: Tenant, data: bytes | str, reference: str, started: float) -> RequestFile:
+    request_file = None
+    try:
+        request_file = _read(data, reference)
+        _check_allowed(tenant, request_file, reference)
+    except RelayError as refusal:
+        _log(tenant, request_file, reference, started, outcome="refused", relay_error=refusal)
+        raise
+    return request_file
 
 
 def _read(data: bytes | str, reference: str) -> RequestFile:
@@ -165,8 +174,17 @@ def _relay_and_store(
             result.summary = summarize_deactivation(request_file)
     except license_api.LicenseApiError as error:
         result.delete()
-        _log(tenant, request_file, reference, started, endpoint=endpoint, error=error)
-        raise _as_relay_error(error, reference) from None
+        relay_error = _as_relay_error(error, reference)
+        _log(
+            tenant,
+            request_file,
+            reference,
+            started,
+            endpoint=endpoint,
+            error=error,
+            relay_error=relay_error,
+        )
+        raise relay_error from None
     except BaseException:
         result.delete()
         raise
@@ -236,7 +254,7 @@ def _as_relay_error(error: license_api.LicenseApiError, reference: str) -> Relay
 
 def _log(
     tenant: Tenant,
-    request_file: RequestFile,
+    request_file: RequestFile | None,
     reference: str,
     started: float,
     *,
@@ -244,23 +262,44 @@ def _log(
     endpoint: str | None = None,
     upstream: license_api.UpstreamResponse | None = None,
     error: license_api.LicenseApiError | None = None,
+    relay_error: RelayError | None = None,
 ) -> None:
-    """One structured line per relay. Never a key, a password or a whole license key."""
+    """One structured log line (JSON, see portal/logging.py) and the metrics of each relay.
+    `status` and `code` are what the user got, `upstream_*` what the License API said. Never
+    a key, a password or a whole license key: the license key shows its last four only."""
+    answer = error or upstream
     line = {
         "event": "relay",
         "reference": reference,
         "tenant": tenant.slug,
-        "kind": request_file.kind,
-        "product": request_file.product,
-        "license": _mask(request_file.license_key) if request_file.license_key else "user",
+        "kind": request_file.kind if request_file else None,
+        "product": request_file.product if request_file else None,
+        "license": _describe_license(request_file),
         "endpoint": endpoint,
         "outcome": outcome or ("error" if error else "ok"),
+        "status": relay_error.status if relay_error else 200,
+        "code": relay_error.code if relay_error else None,
         "upstream_status": error.status if error else (upstream.status if upstream else None),
         "upstream_code": error.code if error else None,
-        "upstream_ms": round((error or upstream).elapsed_ms, 1) if (error or upstream) else None,
+        "upstream_ms": round(answer.elapsed_ms, 1) if answer else None,
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
     }
-    logger.info(json.dumps(line))
+    logger.info("relay %s %s", line["outcome"], reference, extra=line)
+    metrics.record_relay(
+        tenant=tenant.slug,
+        kind=line["kind"],
+        outcome=line["outcome"],
+        code=line["code"],
+        endpoint=endpoint,
+        upstream_ms=line["upstream_ms"],
+        total_ms=line["total_ms"],
+    )
+
+
+def _describe_license(request_file: RequestFile | None) -> str | None:
+    if request_file is None:
+        return None
+    return _mask(request_file.license_key) if request_file.license_key else "user"
 
 
 def _mask(license_key: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 
+from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,11 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from portal.errors import RelayError
-from portal.models import RelayResult
+from portal.metrics import bearer_token_matches, render_metrics
+from portal.models import RelayResult, TenantSettings
+from portal.rate_limits import enforce_rate_limit
 from portal.services import find_result, relay_request
 from portal.tenancy import get_tenant
 
 LICENSE_FILENAME = "ls_activation.lic"
+
+logger = logging.getLogger("portal.views")
 
 
 @require_http_methods(["GET", "POST"])
@@ -28,8 +34,10 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "portal/upload.html")
     data, filename = _uploaded_request(request)
+    tenant = get_tenant(request)
     try:
-        result = relay_request(tenant=get_tenant(request), data=data, filename=filename)
+        enforce_rate_limit(request, tenant_slug=tenant.slug)
+        result = relay_request(tenant=tenant, data=data, filename=filename)
     except RelayError as error:
         return _render_error(request, error, filename)
     if request.htmx:
@@ -63,10 +71,12 @@ def download_license(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def api_relay(request: HttpRequest) -> HttpResponse:
     """POST /api/v1/requests: the .req text in, the .lic file (or a JSON outcome) out."""
-    upload_file = request.FILES.get("file")
-    data = upload_file.read() if upload_file else request.body
+    tenant = get_tenant(request)
     try:
-        result = relay_request(tenant=get_tenant(request), data=data, filename="")
+        enforce_rate_limit(request, tenant_slug=tenant.slug)
+        upload_file = request.FILES.get("file")
+        data = upload_file.read() if upload_file else request.body
+        result = relay_request(tenant=tenant, data=data, filename="")
     except RelayError as error:
         return _json_error(error)
     if result.kind == RelayResult.Kind.ACTIVATION:
@@ -81,11 +91,35 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
+    """Ready when the database answers a query (a kept connection may have died since)."""
     try:
-        connection.ensure_connection()
-    except Exception:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:
+        logger.warning("readyz: database unreachable (%s)", type(error).__name__)
         return HttpResponse("database unreachable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics: 404 unless PORTAL_METRICS_ENABLED; a bearer token when one is set."""
+    if not settings.PORTAL_METRICS_ENABLED:
+        raise Http404("Metrics are off.")
+    token = settings.PORTAL_METRICS_TOKEN
+    if token and not bearer_token_matches(request.headers.get("Authorization", ""), token):
+        response = HttpResponse("unauthorized", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = render_metrics()
+    return HttpResponse(body, content_type=content_type)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form post refused by the CSRF check: the portal's own 403 page, in the tenant's brand
+    (Django's built-in one styles itself inline, which the CSP blocks)."""
+    return render(request, "403.html", status=403)
 
 
 def respond_body_too_large(request: HttpRequest) -> HttpResponse:
@@ -156,3 +190,32 @@ def _result_context(result: RelayResult, *, auto_download: bool) -> dict[str, ob
 
 def _public_summary(summary: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in summary.items() if key != "kind"}
+
+
+@require_GET
+def brand_css(request: HttpRequest) -> HttpResponse:
+    """The tenant's colours as CSS custom properties: branding without inline styles."""
+    response = render(request, "portal/brand.css", content_type="text/css")
+    return _cache_brand_asset(response)
+
+
+@require_GET
+def brand_image(request: HttpRequest, kind: str) -> HttpResponse:
+    """The tenant's logo or favicon, kept in the database (no volume needed)."""
+    tenant = get_tenant(request)
+    row = (
+        TenantSettings.objects.filter(pk=tenant.pk).only(kind, f"{kind}_type").first()
+        if tenant.pk
+        else None
+    )
+    if row is None or not getattr(row, f"{kind}_type"):
+        raise Http404("No such image.")
+    response = HttpResponse(bytes(getattr(row, kind)), content_type=getattr(row, f"{kind}_type"))
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return _cache_brand_asset(response)
+
+
+def _cache_brand_asset(response: HttpResponse) -> HttpResponse:
+    # Pages link these with ?v=<brand version>, so a changed brand is a new URL.
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

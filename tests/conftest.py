@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from portal import license_api
+from tests import browser_support
 
 LICENSE_OBJECT = {
     "id": 1001,
@@ -85,3 +86,8 @@ def _static_files_without_manifest(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The browser tests' axe and keyboard report, in the test output (issue 6)."""
+    browser_support.write_report(terminalreporter)

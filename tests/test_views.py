@@ -8,6 +8,7 @@ import random
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, connection
 from django.test import Client
 
 from tests.conftest import LICENSE_BODY
@@ -254,6 +255,32 @@ def test_api_get_is_not_allowed(client):
 
 
 def test_healthz_answers_ok(client):
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_answers_ok_when_the_database_answers(client):
+    response = client.get("/readyz")
+
+    assert (response.status_code, response.content) == (200, b"ok")
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(client, monkeypatch):
+    def refuse() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
+    response = client.get("/readyz")
+
+    assert (response.status_code, response.content) == (503, b"database unreachable")
+
+
+def test_healthz_answers_even_when_the_database_is_unreachable(client, monkeypatch):
+    def refuse() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
     assert client.get("/healthz").status_code == 200
 
 

@@ -1,0 +1,377 @@
+"""`make bench`: the portal under its production server configuration, measured.
+
+Runs the portal with gunicorn and the repo's gunicorn.conf.py on a fresh SQLite database, with
+the default tenant's License API faked on loopback (scripts/fake_license_api.py: a fixed
+answer after a set latency), and drives concurrent uploads through both front doors: half the
+virtual users post to `POST /api/v1/requests`, half use the HTML form with its CSRF token
+(one `GET /` each for the cookie and token, then multipart posts; the 303 counts, unfollowed).
+Every upload is a distinct request file, because the portal answers a repeated file from its
+stored result without an upstream call: the real vector `py_activate_key.req` with a new
+hardware id and request id, signed again.
+
+Scenarios (`scripts/bench.py [SCENARIO ...]`, default all; BENCH_SECONDS sets the length):
+  relay64   64 concurrent uploads, 200 ms upstream latency, BENCH_SECONDS (default 60 s)
+  relay4    4 concurrent uploads, 200 ms upstream latency, a third as long
+  sandbox   4 concurrent uploads to the built-in sandbox (RSA signing included), a third as
+            long; the form's users also download the license: upload to license
+
+A benchmark, not a test: it prints figures with the targets beside them. The load generator
+(this process, asyncio) and the fake API share the machine's cores with the portal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import runpy
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench_load import SHARED_KEY, Run, Sample, Scenario, drive
+
+REPO = Path(__file__).resolve().parent.parent
+API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The sandbox scenario's seed: the vector's license, with a seat for every upload.
+SANDBOX_SEED = {
+    "credentials": [{"api_key": API_KEY, "shared_key": SHARED_KEY}],
+    "products": [{"short_code": "TP", "name": "Test Product"}],
+    "licenses": [
+        {
+            "product": "TP",
+            "license_key": "FUH3-4E7A-LZJL-7JTP",
+            "license_type": "perpetual",
+            "max_activations": 1000000000,
+        }
+    ],
+}
+
+
+class Server:
+    """A child process (portal or fake API) whose CPU and memory we read from /proc."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("wb") as log_file:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+
+    def pids(self) -> list[int]:
+        """The process and its children (gunicorn's workers)."""
+        children = [
+            int(entry.name)
+            for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _stat_fields(int(entry.name))[1:2] == [self.process.pid]
+        ]
+        return [self.process.pid, *children]
+
+    def cpu_seconds(self) -> float:
+        return sum(sum(_stat_fields(pid)[11:13]) for pid in self.pids()) / CLOCK_TICKS
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _stat_fields(pid: int) -> list[int]:
+    """/proc/PID/stat after the command name: [state, ppid, ...]; utime, stime at 11 and 12."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    fields = text.rsplit(")", 1)[1].split()
+    return [0, *(int(value) for value in fields[1:])]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_answering(server: Server, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url}: no answer within {timeout:g} s\n{server.log_tail()}")
+
+
+def _portal_env(workdir: Path, port: int, *, api_url: str, sandbox: bool) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production",
+        "DJANGO_DEBUG": "false",
+        "PORTAL_DEV_DEFAULTS": "false",
+        "PORTAL_VAR_DIR": str(workdir),
+        # A fresh SQLite database in the work folder, unless BENCH_DATABASE_URL names another.
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", ""),
+        "LICENSE_API_URL": api_url,
+        "LICENSE_API_KEY": API_KEY,
+        "LICENSE_SHARED_KEY": SHARED_KEY,
+        "LICENSE_API_BUNDLE_PRODUCTS": "",
+        "SANDBOX_ENABLED": "true" if sandbox else "false",
+        # Every upload comes from one address: a limit nothing reaches, still counted per upload.
+        "PORTAL_RATE_LIMIT": "1000000000",
+    }
+
+
+def _manage(env: dict[str, str], *arguments: str) -> None:
+    command = [sys.executable, "manage.py", *arguments]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {arguments[0]} failed:\n{done.stdout}{done.stderr}")
+
+
+def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tuple[Server, int]:
+    port = _free_port()
+    api_url = (
+        f"http://127.0.0.1:{port}/sandbox/api/v4"
+        if scenario.sandbox
+        else f"http://127.0.0.1:{upstream_port}/api/v4"
+    )
+    env = _portal_env(workdir, port, api_url=api_url, sandbox=scenario.sandbox)
+    _manage(env, "migrate", "--noinput")
+    if scenario.sandbox:
+        seed = workdir / "bench_seed.json"
+        seed.write_text(json.dumps(SANDBOX_SEED))
+        _manage(env, "sandbox_seed", str(seed))
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"]
+    portal = Server(command, env, workdir / "gunicorn.log")
+    _wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
+    return portal, port
+
+
+# --- scenarios and figures -------------------------------------------------------------------
+
+
+def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, float]:
+    workdir.mkdir()
+    upstream = None
+    upstream_port = _free_port()
+    if not scenario.sandbox:
+        command = [
+            sys.executable,
+            str(REPO / "scripts" / "fake_license_api.py"),
+            f"--port={upstream_port}",
+            f"--latency-ms={scenario.latency_ms}",
+        ]
+        upstream = Server(command, dict(os.environ), workdir / "fake_license_api.log")
+    try:
+        if upstream:
+            _wait_until_port(upstream, upstream_port)
+        portal, port = _start_portal(workdir, scenario, upstream_port)
+        try:
+            readers = {"portal": portal.cpu_seconds}
+            readers["upstream"] = upstream.cpu_seconds if upstream else lambda: 0.0
+            run = asyncio.run(drive(scenario, port, readers))
+            peak_rss = [_peak_rss_mb(pid) for pid in portal.pids()[1:]]
+        finally:
+            portal.stop()
+    finally:
+        if upstream:
+            upstream.stop()
+    figures = summarize(scenario, run, peak_rss)
+    report(scenario, figures, portal)
+    return figures
+
+
+def _wait_until_port(server: Server, port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"fake License API exited\n{server.log_tail()}") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"fake License API not listening\n{server.log_tail()}")
+
+
+def summarize(scenario: Scenario, run: Run, peak_rss: list[float]) -> dict[str, float]:
+    window = [s for s in run.samples if s.started >= run.window_start]
+    ok = [s for s in window if s.ok]
+    done_in_window = [s for s in ok if s.finished <= run.window_end]
+    done_after_start = [s for s in run.samples if s.finished >= run.window_start]
+    throughput = len(done_in_window) / scenario.seconds
+    figures = {
+        "uploads": len(ok),
+        "errors": sum(not s.ok for s in run.samples),
+        "throughput": throughput,
+        "p50_ms": _percentile([s.finished - s.started for s in ok], 50) * 1000,
+        "p99_ms": _percentile([s.finished - s.started for s in ok], 99) * 1000,
+        "cpu_ms": _per_upload(run.cpu["portal"], done_after_start),
+        "upstream_cpu_ms": _per_upload(run.cpu["upstream"], done_after_start),
+        "loadgen_cpu_ms": _per_upload(run.cpu["loadgen"], done_after_start),
+        "machine_busy": run.cpu["machine_busy"] / max(run.cpu["machine_total"], 1),
+        # Whatever else ran meanwhile (the machine may be shared), in cores.
+        "other_cores": (
+            run.cpu["machine_busy"] / CLOCK_TICKS
+            - run.cpu["portal"]
+            - run.cpu["upstream"]
+            - run.cpu["loadgen"]
+        )
+        / run.cpu["wall"],
+        "peak_rss_mb": max(peak_rss, default=0.0),
+        "workers": len(peak_rss),
+    }
+    for door in ("api", "form"):
+        latencies = [s.finished - s.started for s in ok if s.door == door]
+        figures[f"{door}_p50_ms"] = _percentile(latencies, 50) * 1000
+        figures[f"{door}_p99_ms"] = _percentile(latencies, 99) * 1000
+    if scenario.latency_ms:
+        figures["efficiency"] = throughput / (scenario.concurrency / (scenario.latency_ms / 1000))
+    errors = sorted({s.error for s in run.samples if not s.ok})
+    figures["error_kinds"] = ", ".join(errors)  # type: ignore[assignment]
+    return figures
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))]
+
+
+def _per_upload(cpu_seconds: float, samples: list[Sample]) -> float:
+    return cpu_seconds * 1000 / len(samples) if samples else float("nan")
+
+
+def _verdict(value: float, limit: float, *, at_least: bool = False) -> str:
+    met = value >= limit if at_least else value <= limit
+    return f"(target {'>=' if at_least else '<='} {limit:g}: {'met' if met else 'MISSED'})"
+
+
+def report(scenario: Scenario, f: dict[str, float], portal: Server) -> None:
+    upstream = scenario.latency_ms
+    what = f"upstream latency {upstream:g} ms" if upstream else "the built-in sandbox"
+    print(
+        f"\n== {scenario.name}: {scenario.concurrency} concurrent, {what}, {scenario.seconds:g} s"
+    )
+    errors = f"{f['errors']} errors" + (f" ({f['error_kinds']})" if f["errors"] else "")
+    print(f"  uploads          {f['uploads']} ok, {errors}")
+    line = f"  throughput       {f['throughput']:.1f} uploads/s"
+    if "efficiency" in f:
+        line += f", efficiency {f['efficiency']:.3f}"
+        if scenario.concurrency >= 64:
+            line += " " + _verdict(f["efficiency"], 0.9, at_least=True)
+    print(line)
+    print(f"  latency          p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms")
+    print(
+        f"    by door        API p50 {f['api_p50_ms']:.1f} / p99 {f['api_p99_ms']:.1f} ms, "
+        f"form p50 {f['form_p50_ms']:.1f} / p99 {f['form_p99_ms']:.1f} ms"
+    )
+    if upstream and scenario.concurrency >= 64:
+        over = f["p99_ms"] - upstream
+        print(f"    p99 - upstream {over:.1f} ms {_verdict(over, 50)}")
+    elif upstream:
+        over = f["p50_ms"] - upstream
+        print(f"    p50 - upstream {over:.1f} ms {_verdict(over, 5)}")
+    else:
+        print(f"    upload to license p50 {f['p50_ms']:.1f} ms {_verdict(f['p50_ms'], 100)}")
+    cpu = f"  CPU per upload   {f['cpu_ms']:.2f} ms in the portal"
+    if upstream:
+        cpu += f" {_verdict(f['cpu_ms'], 3)}"
+    print(cpu)
+    print(
+        f"    beside it      load generator {f['loadgen_cpu_ms']:.2f} ms, "
+        f"fake License API {f['upstream_cpu_ms']:.2f} ms; "
+        f"all {os.cpu_count()} CPUs {f['machine_busy']:.0%} busy "
+        f"(others than these three: {f['other_cores']:.2f} cores)"
+    )
+    rss = f"  peak RSS         {f['peak_rss_mb']:.1f} MB per worker ({f['workers']} workers)"
+    print(f"{rss} {_verdict(f['peak_rss_mb'], 120)}")
+    problems = [
+        line
+        for line in portal.log_tail(100000).splitlines()
+        if "Traceback" in line or " ERROR " in line
+    ]
+    if problems:
+        print(f"  portal log: {len(problems)} error lines, last: {problems[-1][:200]}")
+
+
+def describe_machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    config = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    return (
+        f"machine: {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+        f"gunicorn {config['worker_class']} x {config['workers']} workers "
+        f"x {config['threads']} threads"
+    )
+
+
+SCENARIOS = ("relay64", "relay4", "sandbox")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Measure the portal (see the module doc).")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=", ".join(SCENARIOS))
+    parser.add_argument(
+        "--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "60"))
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=float(os.environ.get("BENCH_LATENCY_MS", "200"))
+    )
+    arguments = parser.parse_args()
+    short = max(5.0, arguments.seconds / 3)
+    chosen = {
+        "relay64": Scenario("relay64", 64, arguments.seconds, arguments.latency_ms),
+        "relay4": Scenario("relay4", 4, short, arguments.latency_ms),
+        "sandbox": Scenario("sandbox", 4, short, 0, sandbox=True),
+    }
+    unknown = set(arguments.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
+    print(describe_machine(), flush=True)
+    keep = os.environ.get("BENCH_KEEP_DIR")  # keep the databases and logs there, to look into
+    if keep:
+        Path(keep).mkdir(parents=True)
+    with contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory() as workdir:
+        # Production settings serve static files from the manifest that collectstatic writes.
+        env = _portal_env(Path(workdir), 0, api_url="http://127.0.0.1:1/api/v4", sandbox=False)
+        _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+        for name in arguments.scenarios or SCENARIOS:
+            run_scenario(chosen[name], Path(workdir) / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
