@@ -159,6 +159,8 @@ STORAGES = {
 # refused from their Content-Length, before a byte is read.
 PORTAL_MAX_REQUEST_FILE_BYTES = 64 * 1024
 PORTAL_MAX_BODY_BYTES = int(_env_number("PORTAL_MAX_BODY_BYTES", 200 * 1024))
+# The operators' admin takes a logo and a favicon of up to 256 KB each.
+PORTAL_MAX_ADMIN_BODY_BYTES = max(PORTAL_MAX_BODY_BYTES, 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 # The upload form has three fields; the admin's forms a few dozen.

@@ -23,7 +23,10 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.PORTAL_MAX_BODY_BYTES:
+        limit = settings.PORTAL_MAX_BODY_BYTES
+        if request.path_info.startswith("/admin/"):
+            limit = settings.PORTAL_MAX_ADMIN_BODY_BYTES  # operators upload logos there
+        if length > limit:
             from portal.views import respond_body_too_large
 
             return respond_body_too_large(request)

@@ -199,6 +199,11 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         from portal.models import normalize_host
 
+        if request.path_info in _PROBE_PATHS:
+            # Probes send whatever Host they have (a pod IP) and must answer without the
+            # database: /readyz reports on it itself.
+            return self.get_response(request)
+
         host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
         tenant = tenant_for_host(host)
         if tenant is None and validate_host(host, _allowed_hosts()):
@@ -211,6 +216,9 @@ class TenantMiddleware:
         response = self.get_response(request)
         patch_vary_headers(response, ["Host"])
         return response
+
+
+_PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _allowed_hosts() -> list[str]:

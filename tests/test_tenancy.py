@@ -255,3 +255,7 @@ def test_shared_key_never_reaches_a_page_or_a_log_line(client, tenants, upstream
     for page in pages:
         assert ACME_SHARED not in page.content.decode()
     assert ACME_SHARED not in caplog.text
+
+
+def test_health_probes_answer_on_any_host(client, tenants):
+    assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from portal.models import TenantSettings
@@ -96,3 +97,12 @@ def test_tenant_admin_shows_a_live_brand_preview(client, operator):
 
     assert "data-brand-preview" in html
     assert "portal/admin_preview" in html
+
+
+def test_tenant_admin_takes_a_logo_larger_than_a_request_body(client, operator):
+    logo = SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 250_000, "image/png")
+
+    response = client.post("/admin/portal/tenantsettings/add/", {**_form(), "logo_file": logo})
+
+    assert response.status_code == 302
+    assert TenantSettings.objects.get().logo_type == "image/png"
