@@ -132,9 +132,7 @@ def respond_body_too_large(request: HttpRequest) -> HttpResponse:
     )
     if request.path.startswith("/api/"):
         return _json_error(error)
-    response = _render_error(request, error, "")
-    response["Connection"] = "close"  # the unread body must not be taken for a next request
-    return response
+    return _render_error(request, error, "")
 
 
 def _uploaded_request(request: HttpRequest) -> tuple[bytes | str, str]:

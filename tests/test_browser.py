@@ -1,0 +1,536 @@
+"""The portal in a real browser, as people use it: Debian's Chromium driven by Playwright, on a
+live server whose License API is the built-in sandbox.
+
+Every page state is also checked with axe-core and saved as a screenshot; the axe results and
+the keyboard-only run are printed at the end of the test run (see tests/browser_support.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Browser, Download, Page, Route, expect, sync_playwright
+
+from portal import license_api
+from portal.models import RelayResult
+from tests import browser_support as support
+from tests.factories import API_KEY, SHARED_KEY, make_request_file, read_vector
+from tests.test_sandbox_api import seed_demo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACTIVATE = read_vector("py_activate_key.req")
+DEACTIVATE = read_vector("py_deactivate_key_consumption.req")
+READY = "Your license file is ready"
+DEACTIVATED = "The computer is deactivated"
+RESULT_PATH = re.compile(r"/r/[\w-]+/$")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for all the browser tests; each test gets its own fresh context."""
+    # Playwright's sync API keeps an event loop on this thread, and Django refuses database
+    # calls from a thread with a running loop: seeding and the per-test flush happen here.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = support.launch_chromium(playwright)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def portal(live_server, settings, tmp_path: Path) -> Iterator[str]:
+    """The portal's default tenant relaying to the sandbox over HTTP; returns the portal URL."""
+    seed_demo(settings, tmp_path / "sandbox_key.pem")
+    settings.LICENSE_API_URL = f"{live_server.url}/sandbox/api/v4"
+    settings.LICENSE_API_BUNDLE_PRODUCTS = []
+    license_api.set_client(None)
+    yield live_server.url
+    license_api.set_client(None)
+
+
+@pytest.fixture
+def open_page(browser: Browser, portal: str) -> Iterator[Callable[..., Page]]:
+    """Opens a page of the portal in a new browser context (options: Playwright's)."""
+    contexts = []
+
+    def _open_page(path: str = "/", **options: object) -> Page:
+        options = {"viewport": {"width": 1024, "height": 900}, **options}
+        context = browser.new_context(base_url=portal, accept_downloads=True, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(path)
+        return page
+
+    yield _open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Page]) -> Page:
+    return open_page()
+
+
+def request_file(text: str, name: str = "ls_activation.req") -> dict[str, object]:
+    return {"name": name, "mimeType": "text/plain", "buffer": text.encode()}
+
+
+def choose_file(page: Page, text: str, name: str = "ls_activation.req") -> None:
+    page.set_input_files("#id_file", request_file(text, name))
+
+
+def activate(page: Page, text: str = ACTIVATE) -> Download:
+    """Choose a request file; the result replaces the form's outcome and downloads itself."""
+    with page.expect_download() as download:
+        choose_file(page, text)
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    return download.value
+
+
+def downloaded(download: Download) -> bytes:
+    assert download.suggested_filename == "ls_activation.lic"
+    return Path(download.path()).read_bytes()
+
+
+def stored_license_file() -> bytes:
+    """What the portal must hand out: base64 of the bytes the sandbox answered."""
+    result = RelayResult.objects.get(kind=RelayResult.Kind.ACTIVATION)
+    return base64.b64encode(bytes(result.license_file))
+
+
+def hold_uploads(page: Page) -> list[Route]:
+    """Holds the form's next POST in the browser (the caller continues it), so the progress
+    card can be looked at."""
+    held: list[Route] = []
+
+    def _hold(route: Route) -> None:
+        if route.request.method == "POST" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("/", _hold)
+    return held
+
+
+def wait_until_held(page: Page, held: list[Route]) -> Route:
+    for _ in range(200):
+        if held:
+            return held[0]
+        page.wait_for_timeout(25)
+    raise AssertionError("the upload never left the browser")
+
+
+def drop_file(page: Page, text: str, name: str, event: str = "drop") -> None:
+    """Dispatches a drag event carrying the file on the drop zone, as a dragged file does."""
+    transfer = page.evaluate_handle(
+        """([text, name]) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([text], name, {type: 'text/plain'}));
+          return transfer;
+        }""",
+        [text, name],
+    )
+    page.dispatch_event("[data-dropzone]", event, {"dataTransfer": transfer})
+
+
+def assert_accessible(page: Page, state: str, *, javascript: bool = True) -> None:
+    assert support.check_accessibility(page, state, javascript=javascript) == []
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_upload_page_offers_drop_choose_and_paste(page):
+    expect(page).to_have_title(re.compile("Activate your software offline"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_text("Drop your request file here")).to_be_visible()
+    expect(page.get_by_label(re.compile("Drop your request file"))).to_have_attribute(
+        "type", "file"
+    )
+    expect(page.get_by_text("Paste the request text instead")).to_be_visible()
+    assert_accessible(page, "upload page")
+    support.save_screenshot(page, "upload")
+
+
+def test_drop_of_a_request_file_activates_and_downloads_the_license(page):
+    zone = page.locator("[data-dropzone]")
+    drop_file(page, ACTIVATE, "ls_activation.req", "dragenter")
+    expect(zone).to_have_class(re.compile("is-dragging"))
+
+    with page.expect_download() as download:
+        drop_file(page, ACTIVATE, "ls_activation.req")
+
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    expect(zone).not_to_have_class(re.compile("is-dragging"))
+    expect(page.locator("#outcome")).to_contain_text("From: ls_activation.req")
+    assert downloaded(download.value) == stored_license_file()
+
+
+def test_chosen_file_shows_the_result_in_place(page):
+    activate(page)
+
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("Test Product")
+    expect(outcome).to_contain_text("FUH3-4E7A-LZJL-7JTP")
+    expect(outcome).to_contain_text("Does not expire")
+    expect(outcome).to_contain_text("1 of 3 in use")
+    expect(page).to_have_url(RESULT_PATH)
+    expect(page.locator("#upload-form")).to_be_visible()
+    assert_accessible(page, "activation result")
+    support.save_screenshot(page, "activation-result")
+
+
+def test_automatic_download_is_base64_of_the_sandbox_answer(page):
+    license_file = downloaded(activate(page))
+
+    assert license_file == stored_license_file()
+    license_object = json.loads(base64.b64decode(license_file))
+    assert license_object["license_key"] == "FUH3-4E7A-LZJL-7JTP"
+    assert license_object["license_signature"]
+    assert license_object["license_signature_v2"]
+
+
+def test_download_button_gives_the_license_file_again(page):
+    automatic = downloaded(activate(page))
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download ls_activation.lic").click()
+
+    assert downloaded(download.value) == automatic == stored_license_file()
+
+
+def test_pasted_request_text_activates_and_is_cleared(page):
+    page.get_by_text("Paste the request text instead").click()
+    page.get_by_label("Request text").fill(ACTIVATE)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Send request").click()
+
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    expect(page.locator("#outcome")).to_contain_text("From: pasted text")
+    expect(page.get_by_label("Request text")).to_have_value("")
+    assert downloaded(download.value) == stored_license_file()
+
+
+def test_progress_card_names_the_file_request_type_and_product(page):
+    held = hold_uploads(page)
+
+    choose_file(page, ACTIVATE, "office-pc.req")
+
+    card = page.locator(".progress-card")
+    expect(card).to_contain_text("Sending your request")
+    expect(card).to_contain_text("File: office-pc.req")
+    expect(card).to_contain_text("Activation request, product TP")
+    expect(page.get_by_role("button", name="Send request")).to_be_disabled()
+    route = wait_until_held(page, held)
+    assert_accessible(page, "progress card")
+    support.save_screenshot(page, "progress")
+    with page.expect_download():
+        route.continue_()
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    expect(card).to_have_count(0)
+
+
+def test_live_region_announces_progress_then_outcome(page):
+    held = hold_uploads(page)
+    announcer = page.locator("#announcer")
+
+    choose_file(page, ACTIVATE)
+
+    expect(announcer).to_have_text("Sending ls_activation.req to the licensing service.")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    with page.expect_download():
+        wait_until_held(page, held).continue_()
+    expect(announcer).to_have_text(re.compile("^Activation complete."))
+
+
+def test_result_heading_takes_the_focus(page):
+    activate(page)
+
+    expect(page.locator("#outcome-heading")).to_be_focused()
+
+
+def test_deactivation_frees_the_seat_and_shows_the_synced_usage(page):
+    activate(page)
+
+    choose_file(page, DEACTIVATE, "ls_deactivation.req")
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text(DEACTIVATED)
+    expect(heading).to_be_focused()
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("3 uses of the license")
+    expect(outcome).to_contain_text("FUH3-4E7A-LZJL-7JTP")
+    expect(outcome.get_by_role("link", name=re.compile("Download"))).to_have_count(0)
+    expect(page.locator("#announcer")).to_have_text(re.compile("Deactivation complete"))
+    assert_accessible(page, "deactivation result")
+    support.save_screenshot(page, "deactivation-result")
+
+
+def test_unreadable_file_error_keeps_the_file_name_and_offers_a_retry(page):
+    choose_file(page, "this is not a request file", "notes.req")
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text("This request could not be completed")
+    expect(heading).to_be_focused()
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("File: notes.req")
+    expect(outcome.get_by_role("button", name="Try again")).to_be_visible()
+    expect(outcome.get_by_role("link", name="Choose a file")).to_be_visible()
+    expect(page.locator("#announcer")).to_have_text(re.compile("^Error: "))
+    assert_accessible(page, "file error")
+    support.save_screenshot(page, "error")
+
+
+def test_activation_limit_error_says_so_in_plain_words(page):
+    first = make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-1")
+    assert page.request.post("/api/v1/requests", data=first).ok
+
+    choose_file(page, make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-2"))
+
+    expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
+    expect(page.locator("#outcome")).to_contain_text("maximum number of computers")
+    expect(page.locator("#outcome-heading")).to_be_focused()
+    assert_accessible(page, "upstream error (activation limit)")
+
+
+def test_unreachable_license_api_is_explained(page, settings):
+    settings.LICENSE_API_URL = f"http://127.0.0.1:{closed_port()}/api/v4"
+    license_api.set_client(None)
+
+    choose_file(page, ACTIVATE)
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text("We could not reach the licensing service")
+    expect(heading).to_be_focused()
+    expect(page.locator("#announcer")).to_have_text(re.compile("^Error: "))
+    assert_accessible(page, "upstream unreachable")
+    support.save_screenshot(page, "error-unreachable")
+
+
+def test_unreachable_portal_is_explained_and_focused(page):
+    page.route(
+        "/",
+        lambda route: route.abort() if route.request.method == "POST" else route.continue_(),
+    )
+
+    choose_file(page, ACTIVATE)
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text("The portal could not be reached")
+    expect(heading).to_be_focused()
+    expect(page.locator("#announcer")).to_have_text(re.compile("could not be reached"))
+    expect(page.get_by_role("button", name="Send request")).to_be_enabled()
+    assert_accessible(page, "portal unreachable")
+
+
+def test_too_many_requests_asks_to_wait(page, settings):
+    settings.PORTAL_RATE_LIMIT = 1
+    activate(page)
+
+    choose_file(page, DEACTIVATE)
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text("Please wait a moment")
+    expect(heading).to_be_focused()
+    expect(page.locator("#outcome")).to_contain_text(re.compile(r"try again in \d+ second"))
+    assert_accessible(page, "rate limited")
+
+
+def test_without_javascript_the_form_posts_and_the_result_page_downloads(open_page):
+    page = open_page(java_script_enabled=False)
+    file_input = page.locator("#id_file")
+    file_input.set_input_files(request_file(ACTIVATE))
+    # Nothing sends the file by itself: the chosen file must be visible before "Send request".
+    assert file_input.evaluate("input => getComputedStyle(input).opacity") == "1"
+    support.save_screenshot(page, "upload-no-js")
+
+    page.get_by_role("button", name="Send request").click()
+
+    expect(page).to_have_url(RESULT_PATH)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Offline activation")
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    assert_accessible(page, "result page (no JavaScript)", javascript=False)
+    support.save_screenshot(page, "result-page-no-js")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download ls_activation.lic").click()
+    assert downloaded(download.value) == stored_license_file()
+
+
+def test_without_javascript_an_error_shows_on_the_upload_page(open_page):
+    page = open_page(java_script_enabled=False)
+    page.set_input_files("#id_file", request_file("garbage", "notes.req"))
+
+    page.get_by_role("button", name="Send request").click()
+
+    expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
+    expect(page.locator("#outcome")).to_contain_text("File: notes.req")
+    expect(page.get_by_role("button", name="Try again")).to_be_hidden()
+    expect(page.get_by_role("link", name="Choose a file")).to_be_visible()
+    assert_accessible(page, "error page (no JavaScript)", javascript=False)
+
+
+def test_sandbox_page_lists_the_device_after_an_activation(page):
+    activate(page)
+
+    page.goto("/sandbox/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sandbox License API")
+    expect(page.locator("main")).to_contain_text("FUH3-4E7A-LZJL-7JTP")
+    assert_accessible(page, "sandbox page")
+    support.save_screenshot(page, "sandbox")
+
+
+def test_keyboard_alone_activates_and_downloads(page):
+    # Listening now turns on Playwright's file chooser interception before any key is pressed
+    # (turned on by expect_file_chooser alone, it can come after the dialog has opened).
+    page.on("filechooser", lambda chooser: None)
+    support.report("keys keyboard-only run, from the top of the upload page:")
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        focus = support.focus_indicator(page)
+        support.report(f"       Tab   -> {focus['element']} (focus ring: {focus['outline']})")
+        if page.evaluate("() => document.activeElement.id") == "id_file":
+            break
+    expect(page.locator("#id_file")).to_be_focused()
+
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    support.report("       Space -> the file chooser opens; ls_activation.req chosen")
+    with page.expect_download():
+        chooser.value.set_files(request_file(ACTIVATE))
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_be_focused()
+    support.report(f"       (auto) -> result shown, focus on heading '{heading.inner_text()}'")
+
+    page.keyboard.press("Tab")
+    download_button = page.get_by_role("link", name="Download ls_activation.lic")
+    expect(download_button).to_be_focused()
+    focus = support.focus_indicator(page)
+    support.report(f"       Tab   -> {focus['element']} (focus ring: {focus['outline']})")
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    assert downloaded(download.value) == stored_license_file()
+    support.report("       Enter -> ls_activation.lic downloaded; equals base64 of the answer")
+
+
+def test_focus_is_visible_on_every_control(page):
+    page.locator("details.paste").evaluate("details => { details.open = true; }")
+    seen = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement === document.body"):
+            break
+        focus = support.focus_indicator(page)
+        seen.append(focus["element"])
+        support.report(f"focus {focus['element']:<40} {focus['outline']}")
+        assert focus["visible"] == "true", focus
+    assert any("#id_file" in element for element in seen)
+    assert any("Send request" in element for element in seen)
+
+
+def test_reduced_motion_stops_the_progress_animation(open_page):
+    names = {}
+    for motion in ("no-preference", "reduce"):
+        page = open_page(reduced_motion=motion)
+        hold_uploads(page)
+        choose_file(page, ACTIVATE)
+        bar = page.locator(".progress-bar span")
+        expect(bar).to_be_visible()
+        names[motion] = bar.evaluate("span => getComputedStyle(span).animationName")
+
+    assert names == {"no-preference": "slide", "reduce": "none"}
+
+
+def test_narrow_screen_never_scrolls_sideways(open_page):
+    page = open_page(viewport={"width": 375, "height": 740})
+    overflow = {"upload page": support.horizontal_overflow(page)}
+    support.save_screenshot(page, "upload-375px")
+    held = hold_uploads(page)
+    choose_file(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+    expect(page.locator(".progress-card")).to_be_visible()
+    overflow["progress card"] = support.horizontal_overflow(page)
+    with page.expect_download():
+        wait_until_held(page, held).continue_()
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    overflow["activation result"] = support.horizontal_overflow(page)
+    support.save_screenshot(page, "activation-result-375px")
+    choose_file(page, DEACTIVATE)
+    expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
+    overflow["deactivation result"] = support.horizontal_overflow(page)
+    choose_file(page, "garbage")
+    expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
+    overflow["error"] = support.horizontal_overflow(page)
+    page.goto("/sandbox/")
+    overflow["sandbox page"] = support.horizontal_overflow(page)
+    page = open_page(viewport={"width": 375, "height": 740}, java_script_enabled=False)
+    overflow["upload page (no JavaScript)"] = support.horizontal_overflow(page)
+    page.set_input_files("#id_file", request_file(ACTIVATE))
+    page.get_by_role("button", name="Send request").click()
+    expect(page).to_have_url(RESULT_PATH)
+    overflow["result page (no JavaScript)"] = support.horizontal_overflow(page)
+
+    for state, pixels in overflow.items():
+        support.report(f"375px {state:<34} {pixels}px wider than the screen")
+    assert overflow == dict.fromkeys(overflow, 0)
+
+
+def test_dark_mode_follows_the_system_setting(open_page):
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        page = open_page(color_scheme=scheme)
+        backgrounds[scheme] = page.evaluate("() => getComputedStyle(document.body).background")
+    assert backgrounds["dark"] != backgrounds["light"]
+    assert_accessible(page, "upload page (dark)")
+    support.save_screenshot(page, "upload-dark")
+
+    activate(page)
+
+    assert_accessible(page, "activation result (dark)")
+    support.save_screenshot(page, "activation-result-dark")
+
+
+def test_branded_tenant_page_shows_its_name_and_colours(open_page, portal):
+    call_command(
+        "upsert_tenant", "acme.localhost", "--name", "Acme Tools",
+        "--api-url", f"{portal}/sandbox/api/v4", "--api-key", API_KEY, "--shared-key", SHARED_KEY,
+        "--primary-color", "#8A1538", "--accent-color", "#1D6F42",
+        "--support-email", "help@acme.test", stdout=io.StringIO(),
+    )  # fmt: skip
+    # Chromium takes every *.localhost name for this machine: a tenant host with no DNS.
+    tenant_url = portal.replace("//localhost", "//acme.localhost") + "/"
+    page = open_page(tenant_url)
+
+    expect(page).to_have_title(re.compile("Acme Tools"))
+    expect(page.locator("header")).to_contain_text("Acme Tools")
+    expect(page.locator("footer")).to_contain_text("help@acme.test")
+    send = page.get_by_role("button", name="Send request")
+    assert send.evaluate("button => getComputedStyle(button).backgroundColor") == "rgb(138, 21, 56)"
+    assert_accessible(page, "branded tenant page")
+    support.save_screenshot(page, "tenant")
+    assert downloaded(activate(page)) == stored_license_file()
+    assert RelayResult.objects.get().tenant_slug == "acme-localhost"
+    assert_accessible(page, "branded tenant result")
+    assert_accessible(open_page(tenant_url, color_scheme="dark"), "branded tenant page (dark)")
