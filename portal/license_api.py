@@ -102,7 +102,7 @@ def build_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
         timeout=httpx.Timeout(
             connect=connect, read=settings.LICENSE_API_READ_TIMEOUT, write=connect, pool=connect
         ),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
         # A redirect would replay a non-idempotent activation somewhere we were not told to.
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},

@@ -25,6 +25,8 @@ from portal.tenancy import Tenant
 logger = logging.getLogger("portal.relay")
 
 _POLL_SECONDS = 0.1
+_PURGE_EVERY_SECONDS = 60.0
+_last_purge = float("-inf")
 # Upstream codes that mean the portal's own API credentials were refused, not the file.
 _PORTAL_CREDENTIAL_CODES = frozenset(
     {
@@ -123,7 +125,7 @@ def _claim(
     tenant: Tenant, request_hash: str, request_file: RequestFile, filename: str
 ) -> tuple[RelayResult, bool]:
     """Insert a pending row for this file, or return the row another request holds."""
-    purge_expired_results()
+    _purge_now_and_then()
     wait = settings.LICENSE_API_CONNECT_TIMEOUT + 2 * settings.LICENSE_API_READ_TIMEOUT + 5
     try:
         with transaction.atomic():
@@ -139,9 +141,22 @@ def _claim(
         existing = RelayResult.objects.filter(
             tenant_slug=tenant.slug, request_hash=request_hash
         ).first()
-        if existing is None:  # finished and removed in between: claim again
+        if existing is not None and existing.expires_at <= timezone.now():
+            RelayResult.objects.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
+            existing = None
+        if existing is None:  # expired, or finished and removed in between: claim again
             return _claim(tenant, request_hash, request_file, filename)
         return existing, False
+
+
+def _purge_now_and_then() -> None:
+    """Delete expired results at most once a minute per process: a write on every upload
+    costs SQLite writers more than stale rows cost anyone (find_result ignores them)."""
+    global _last_purge
+    now = time.monotonic()
+    if now - _last_purge >= _PURGE_EVERY_SECONDS:
+        _last_purge = now
+        purge_expired_results()
 
 
 def _wait_for(result: RelayResult) -> RelayResult | None:
@@ -190,7 +205,7 @@ def _relay_and_store(
         raise
     result.state = RelayResult.State.DONE
     result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    result.save()
+    result.save(update_fields=["state", "summary", "license_file", "expires_at"])
     _log(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
     return result
 

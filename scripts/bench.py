@@ -16,7 +16,12 @@ Scenarios (`scripts/bench.py [SCENARIO ...]`, default all; BENCH_SECONDS sets th
             long; the form's users also download the license: upload to license
 
 A benchmark, not a test: it prints figures with the targets beside them. The load generator
-(this process, asyncio) and the fake API share the machine's cores with the portal.
+(this process, asyncio) and the fake API share the machine's cores with the portal; the
+figures say how much CPU each took, and how much other processes took meanwhile.
+
+Also read from the environment: BENCH_LATENCY_MS (200), BENCH_DATABASE_URL (another database
+than the fresh SQLite file, e.g. a PostgreSQL one), BENCH_KEEP_DIR (keep databases and logs
+there), and gunicorn's own WEB_CONCURRENCY and GUNICORN_THREADS.
 """
 
 from __future__ import annotations
@@ -318,10 +323,12 @@ def report(scenario: Scenario, f: dict[str, float], portal: Server) -> None:
     problems = [
         line
         for line in portal.log_tail(100000).splitlines()
-        if "Traceback" in line or " ERROR " in line
+        if any(mark in line for mark in ("Traceback", '"level": "ERROR"', "[ERROR]"))
     ]
     if problems:
         print(f"  portal log: {len(problems)} error lines, last: {problems[-1][:200]}")
+    if f["other_cores"] > 0.25:
+        print(f"  NOTE: other processes took {f['other_cores']:.2f} cores meanwhile: rerun")
 
 
 def describe_machine() -> str:

@@ -253,3 +253,15 @@ def test_relay_request_waits_for_a_call_already_under_way_instead_of_calling_aga
     assert len(upstream.requests) == 1
     assert len(results) == 2
     assert results[0].token == results[1].token
+
+
+def test_relay_request_same_file_after_expiry_calls_again(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+    first = relay_request(tenant=default_tenant(), data=text)
+    RelayResult.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(1))
+
+    second = relay_request(tenant=default_tenant(), data=text)
+
+    assert second.token != first.token
+    assert len(upstream.requests) == 2
