@@ -83,7 +83,7 @@ MIDDLEWARE = [
     # HSTS, nosniff, Referrer-Policy, COOP, the https redirect; then CSP, Permissions-Policy
     # and CORP: first, so that every answer carries them, static files and refusals included.
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.middleware.SitePolicyCSPMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Host -> tenant, and refusal of unknown hosts, before anything else uses the host.
@@ -128,7 +128,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share the file: take the write lock when a transaction starts
-    # (no "database is locked" mid-transaction), wait for it, and let readers run beside a writer.
+    # (no "database is locked" mid-transaction), wait for it in line (portal/sqlite/base.py),
+    # and let readers run beside a writer.
+    DATABASES["default"]["ENGINE"] = "portal.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 
 class BodySizeLimitMiddleware:
@@ -63,3 +70,35 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+class SitePolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with the site's policy built once, not for every response.
+
+    The portal's policy has no nonces (no inline script or style anywhere), and a view that
+    needs another policy sets the header itself (brand_image). A response that carries
+    django-csp's per-view changes (@csp_update and the like) still gets them, from django-csp.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        return None  # no request.csp_nonce: nothing may use one
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if any(name.startswith("_csp") for name in vars(response)):
+            return super().process_response(request, response)
+        if HEADER not in response:
+            response[HEADER] = _site_policy()
+        return response
+
+
+@cache
+def _site_policy() -> str:
+    return build_policy()
+
+
+@receiver(setting_changed)
+def _forget_site_policy(*, setting: str, **kwargs: object) -> None:
+    if setting == "CONTENT_SECURITY_POLICY":
+        _site_policy.cache_clear()

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 
 from portal import metrics
 from portal.errors import RelayError
+from portal.sqlite import write_transaction
 
 logger = logging.getLogger("portal.rate_limits")
 
@@ -111,7 +112,7 @@ def _count_hit(bucket: str, *, expires_at: datetime) -> int:
     )
     params = [bucket, connection.ops.adapt_datetimefield_value(expires_at)]
     if connection.features.can_return_columns_from_insert:
-        with connection.cursor() as cursor:
+        with write_transaction(), connection.cursor() as cursor:
             cursor.execute(upsert + " RETURNING hits", params)
             return cursor.fetchone()[0]
     # SQLite before 3.35 has no RETURNING: read the count back inside the same transaction.

@@ -9,24 +9,16 @@ import hashlib
 import logging
 import secrets
 import time
-from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils import timezone
-
-from portal import license_api, metrics
+from portal import license_api, metrics, relay_store
 from portal.errors import RelayError, describe_upstream_error
-from portal.models import LearnedBundle, RelayResult
+from portal.models import RelayResult
 from portal.outcomes import summarize_activation, summarize_deactivation
 from portal.request_files import RequestFile, RequestFileError, read_request_file
 from portal.tenancy import Tenant
 
 logger = logging.getLogger("portal.relay")
 
-_POLL_SECONDS = 0.1
-_PURGE_EVERY_SECONDS = 60.0
-_last_purge = float("-inf")
 # Upstream codes that mean the portal's own API credentials were refused, not the file.
 _PORTAL_CREDENTIAL_CODES = frozenset(
     {
@@ -50,10 +42,15 @@ def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> R
     request_file = _read_allowed(tenant, data, reference, started)
     request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
     for _attempt in range(3):
-        result, claimed = _claim(tenant, request_hash, request_file, filename)
-        if claimed:
+        result = relay_store.claim(
+            tenant_slug=tenant.slug,
+            request_hash=request_hash,
+            kind=request_file.kind,
+            filename=filename,
+        )
+        if result.claimed:
             return _relay_and_store(tenant, request_file, result, reference, started)
-        finished = _wait_for(result)
+        finished = relay_store.wait_for(result)
         if finished is not None:
             _log(tenant, request_file, reference, started, outcome="reused")
             return finished
@@ -62,17 +59,11 @@ def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> R
 
 def find_result(*, tenant: Tenant, token: str) -> RelayResult | None:
     """A finished, unexpired result made on this tenant's portal, or None."""
-    return RelayResult.objects.filter(
-        token=token,
-        tenant_slug=tenant.slug,
-        state=RelayResult.State.DONE,
-        expires_at__gt=timezone.now(),
-    ).first()
+    return relay_store.find_result(tenant_slug=tenant.slug, token=token)
 
 
 def purge_expired_results() -> int:
-    deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
-    return deleted
+    return relay_store.purge_expired_results()
 
 
 def _read_allowed(tenant: Tenant, data: bytes | str, reference: str, started: float) -> RequestFile:
@@ -121,57 +112,6 @@ def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) ->
         )
 
 
-def _claim(
-    tenant: Tenant, request_hash: str, request_file: RequestFile, filename: str
-) -> tuple[RelayResult, bool]:
-    """Insert a pending row for this file, or return the row another request holds."""
-    _purge_now_and_then()
-    wait = settings.LICENSE_API_CONNECT_TIMEOUT + 2 * settings.LICENSE_API_READ_TIMEOUT + 5
-    try:
-        with transaction.atomic():
-            result = RelayResult.objects.create(
-                tenant_slug=tenant.slug,
-                request_hash=request_hash,
-                kind=request_file.kind,
-                filename=filename[:255],
-                expires_at=timezone.now() + timedelta(seconds=wait),
-            )
-        return result, True
-    except IntegrityError:
-        existing = RelayResult.objects.filter(
-            tenant_slug=tenant.slug, request_hash=request_hash
-        ).first()
-        if existing is not None and existing.expires_at <= timezone.now():
-            RelayResult.objects.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
-            existing = None
-        if existing is None:  # expired, or finished and removed in between: claim again
-            return _claim(tenant, request_hash, request_file, filename)
-        return existing, False
-
-
-def _purge_now_and_then() -> None:
-    """Delete expired results at most once a minute per process: a write on every upload
-    costs SQLite writers more than stale rows cost anyone (find_result ignores them)."""
-    global _last_purge
-    now = time.monotonic()
-    if now - _last_purge >= _PURGE_EVERY_SECONDS:
-        _last_purge = now
-        purge_expired_results()
-
-
-def _wait_for(result: RelayResult) -> RelayResult | None:
-    """Wait while another request relays the same file; None when it failed (row removed)."""
-    while True:
-        current = RelayResult.objects.filter(pk=result.pk).first()
-        if current is None:
-            return None
-        if current.state == RelayResult.State.DONE:
-            return current
-        if current.expires_at <= timezone.now():
-            return None
-        time.sleep(_POLL_SECONDS)
-
-
 def _relay_and_store(
     tenant: Tenant,
     request_file: RequestFile,
@@ -188,7 +128,7 @@ def _relay_and_store(
         else:
             result.summary = summarize_deactivation(request_file)
     except license_api.LicenseApiError as error:
-        result.delete()
+        relay_store.release(result)
         relay_error = _as_relay_error(error, reference)
         _log(
             tenant,
@@ -201,11 +141,9 @@ def _relay_and_store(
         )
         raise relay_error from None
     except BaseException:
-        result.delete()
+        relay_store.release(result)
         raise
-    result.state = RelayResult.State.DONE
-    result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    result.save(update_fields=["state", "summary", "license_file", "expires_at"])
+    relay_store.finish(result)
     _log(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
     return result
 
@@ -230,16 +168,14 @@ def _call_license_api(
         if error.code == "product_not_bundle":
             raise first_error from None
         raise
-    LearnedBundle.objects.get_or_create(tenant_slug=tenant.slug, product=request_file.product)
+    relay_store.learn_bundle(tenant_slug=tenant.slug, product=request_file.product)
     return response, bundle
 
 
 def _is_known_bundle(tenant: Tenant, request_file: RequestFile) -> bool:
     if request_file.bundle_code or request_file.product in tenant.bundle_products:
         return True
-    return LearnedBundle.objects.filter(
-        tenant_slug=tenant.slug, product=request_file.product
-    ).exists()
+    return relay_store.is_learned_bundle(tenant_slug=tenant.slug, product=request_file.product)
 
 
 def _post(

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -251,6 +252,34 @@ def test_csp_forbids_framing_plugins_base_and_foreign_forms(client):
     assert csp["object-src"] == {"'none'"}
     assert csp["base-uri"] == {"'none'"}
     assert csp["form-action"] == {"'self'"}
+
+
+def test_csp_follows_a_changed_setting(client, settings):
+    policy = settings.CONTENT_SECURITY_POLICY
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**policy["DIRECTIVES"], "img-src": ["'self'", "https://cdn.example"]}
+    }
+
+    csp = _parse_csp(client.get("/")["Content-Security-Policy"])
+
+    assert csp["img-src"] == {"'self'", "https://cdn.example"}
+    assert csp["default-src"] == {"'none'"}
+
+
+def test_csp_keeps_a_views_own_changes(rf):
+    from csp.decorators import csp_update
+
+    from portal.middleware import SitePolicyCSPMiddleware
+
+    @csp_update({"img-src": "https://cdn.example"})
+    def view(request):
+        return HttpResponse("ok")
+
+    response = SitePolicyCSPMiddleware(view)(rf.get("/"))
+
+    csp = _parse_csp(response["Content-Security-Policy"])
+    assert csp["img-src"] == {"'self'", "data:", "https://cdn.example"}
+    assert csp["default-src"] == {"'none'"}
 
 
 def test_hsts_lasts_a_year_with_subdomains_over_https(client):

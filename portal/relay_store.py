@@ -1,0 +1,177 @@
+"""The relay's reads and writes of RelayResult and LearnedBundle rows, on the upload path.
+
+Each is one SQL statement written out here rather than built by the ORM: building a query
+costs more CPU than SQLite or PostgreSQL spend running it, and every upload makes four of
+them (see `make bench`). Values still go through the model fields' own conversion
+(`get_db_prep_save`), so the rows are exactly what the ORM would write and read back.
+On SQLite each write is a transaction of its own, so that writers queue (portal/sqlite).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from portal.models import LearnedBundle, RelayResult
+from portal.sqlite import write_transaction
+
+_POLL_SECONDS = 0.1
+_PURGE_EVERY_SECONDS = 60.0
+_last_purge = float("-inf")
+
+
+def claim(*, tenant_slug: str, request_hash: str, kind: str, filename: str) -> RelayResult:
+    """Insert a pending row for this request file and return it, with `claimed` set to
+    whether this call made it (False: another request holds the file, and its row is
+    returned, unless it expired and was removed, which makes this call try again)."""
+    _purge_now_and_then()
+    wait = settings.LICENSE_API_CONNECT_TIMEOUT + 2 * settings.LICENSE_API_READ_TIMEOUT + 5
+    now = timezone.now()
+    result = RelayResult(
+        tenant_slug=tenant_slug,
+        request_hash=request_hash,
+        kind=kind,
+        filename=filename[:255],
+        created_at=now,
+        expires_at=now + timedelta(seconds=wait),
+    )
+    if _insert_unless_exists(result):
+        result.claimed = True
+        return result
+    rows = RelayResult.objects.filter(tenant_slug=tenant_slug, request_hash=request_hash)
+    existing = rows.first()
+    if existing is not None and existing.expires_at <= timezone.now():
+        RelayResult.objects.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
+        existing = None
+    if existing is None:  # expired, or finished and removed in between: claim again
+        return claim(
+            tenant_slug=tenant_slug, request_hash=request_hash, kind=kind, filename=filename
+        )
+    existing.claimed = False
+    return existing
+
+
+def finish(result: RelayResult) -> None:
+    """Mark a claimed row done, with its summary and license file, kept for
+    PORTAL_RESULT_TTL seconds from now."""
+    result.state = RelayResult.State.DONE
+    result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
+    fields = ("state", "summary", "license_file", "expires_at")
+    assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in fields)
+    where = f"{_column(RelayResult, 'id')} = %s"
+    with write_transaction(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(RelayResult)} SET {assignments} WHERE {where}",
+            [*_values(result, fields), result.pk],
+        )
+
+
+def release(result: RelayResult) -> None:
+    """Remove a claimed row whose relay failed: the same file may be tried again at once."""
+    with write_transaction(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_table(RelayResult)} WHERE {_column(RelayResult, 'id')} = %s",
+            [result.pk],
+        )
+
+
+def wait_for(result: RelayResult) -> RelayResult | None:
+    """Wait while another request relays the same file; None when it failed (row removed)."""
+    while True:
+        current = RelayResult.objects.filter(pk=result.pk).first()
+        if current is None:
+            return None
+        if current.state == RelayResult.State.DONE:
+            return current
+        if current.expires_at <= timezone.now():
+            return None
+        time.sleep(_POLL_SECONDS)
+
+
+def find_result(*, tenant_slug: str, token: str) -> RelayResult | None:
+    """A finished, unexpired result made on this tenant's portal, or None."""
+    return RelayResult.objects.filter(
+        token=token,
+        tenant_slug=tenant_slug,
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+    ).first()
+
+
+def purge_expired_results() -> int:
+    deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:
+    """Whether the License API once said this tenant's product is a bundle."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_table(LearnedBundle)} WHERE {_column(LearnedBundle, 'tenant_slug')}"
+            f" = %s AND {_column(LearnedBundle, 'product')} = %s",
+            [tenant_slug, product],
+        )
+        return cursor.fetchone() is not None
+
+
+def learn_bundle(*, tenant_slug: str, product: str) -> None:
+    LearnedBundle.objects.get_or_create(tenant_slug=tenant_slug, product=product)
+
+
+def _purge_now_and_then() -> None:
+    """Delete expired results at most once a minute per process: a write on every upload
+    costs SQLite writers more than stale rows cost anyone (find_result ignores them)."""
+    global _last_purge
+    now = time.monotonic()
+    if now - _last_purge >= _PURGE_EVERY_SECONDS:
+        _last_purge = now
+        purge_expired_results()
+
+
+def _insert_unless_exists(result: RelayResult) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: True, with result.pk set, when the row went in."""
+    names = [field.name for field in RelayResult._meta.concrete_fields if field.name != "id"]
+    columns = ", ".join(_column(RelayResult, name) for name in names)
+    placeholders = ", ".join(["%s"] * len(names))
+    unique = f"{_column(RelayResult, 'tenant_slug')}, {_column(RelayResult, 'request_hash')}"
+    sql = (
+        f"INSERT INTO {_table(RelayResult)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({unique}) DO NOTHING"
+    )
+    returning = connection.features.can_return_columns_from_insert
+    if returning:
+        sql += f" RETURNING {_column(RelayResult, 'id')}"
+    with write_transaction(), connection.cursor() as cursor:
+        cursor.execute(sql, _values(result, names))
+        if returning:
+            row = cursor.fetchone()
+            result.pk = row[0] if row else None
+        else:  # SQLite before 3.35
+            result.pk = cursor.lastrowid if cursor.rowcount == 1 else None
+    if result.pk is not None:
+        result._state.adding = False
+        result._state.db = connection.alias
+    return result.pk is not None
+
+
+def _values(instance: Model, names: tuple[str, ...] | list[str]) -> list[object]:
+    meta = instance._meta
+    return [
+        meta.get_field(name).get_db_prep_save(getattr(instance, name), connection) for name in names
+    ]
+
+
+@cache
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@cache
+def _column(model: type[Model], name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)

@@ -1,0 +1,113 @@
+"""Django's SQLite backend, with write transactions queued in line (ENGINE "portal.sqlite").
+
+SQLite lets one writer in at a time. A connection that finds the database locked sleeps in
+SQLite's busy handler and tries again, backing off up to 100 ms a try: under load, writers
+that arrive together keep waking up to a locked file, and uploads wait tens of milliseconds
+for writes that take tens of microseconds. Here every write transaction (BEGIN IMMEDIATE;
+settings.py runs SQLite's transactions in that mode) first takes a lock that wakes the next
+waiter the moment it is released: a thread lock within the process, and an exclusive
+`flock` on `<database>.writer-lock` across gunicorn's workers. SQLite's own locking is
+unchanged underneath, so a writer that bypasses the queue is still safe, merely slower.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+
+from django.db.backends.sqlite3 import base
+
+
+class WriterLock:
+    """One writer at a time among this process's threads and, for a database file, among all
+    processes that open it through this backend."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self.path:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._fd
+
+
+_locks: dict[str, WriterLock] = {}
+_locks_lock = threading.Lock()
+
+
+def writer_lock(database_name: str, *, in_memory: bool) -> WriterLock:
+    with _locks_lock:
+        lock = _locks.get(database_name)
+        if lock is None:
+            path = None if in_memory else f"{database_name}.writer-lock"
+            lock = _locks[database_name] = WriterLock(path)
+        return lock
+
+
+def _forget_locks() -> None:
+    # A forked child (a gunicorn worker) starts with no lock held and opens its own file
+    # description: flock locks belong to one, so the parent's would be shared with it.
+    global _locks_lock
+    _locks.clear()
+    _locks_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_locks)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._held_writer_lock: WriterLock | None = None
+
+    def _start_transaction_under_autocommit(self) -> None:
+        lock = writer_lock(str(self.settings_dict["NAME"]), in_memory=self.is_in_memory_db())
+        lock.acquire()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            lock.release()
+            raise
+        self._held_writer_lock = lock
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()
+        finally:
+            self._release_writer_lock()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()
+        finally:
+            self._release_writer_lock()
+
+    def _close(self) -> None:
+        try:
+            super()._close()
+        finally:
+            self._release_writer_lock()
+
+    def _release_writer_lock(self) -> None:
+        lock, self._held_writer_lock = self._held_writer_lock, None
+        if lock is not None:
+            lock.release()
