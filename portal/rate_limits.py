@@ -3,8 +3,9 @@ tenant in each window of PORTAL_RATE_LIMIT_WINDOW seconds.
 
 The counters live in the database, the one store every worker and instance already shares.
 Fixed windows, one row per tenant, client and window, counted by a single
-`INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING hits` (SQLite and PostgreSQL):
-one query per request, and no count lost between concurrent requests. (Django's cache API was
+`INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1` (with `RETURNING hits` on PostgreSQL;
+SQLite reads the count back): one write per request, and no count lost between concurrent
+requests. (Django's cache API was
 the other way: its database cache's incr() reads, then writes, and loses counts under load.)
 """
 
@@ -17,12 +18,11 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.http import HttpRequest
 
 from portal import metrics
 from portal.errors import RelayError
-from portal.sqlite import write_transaction
 
 logger = logging.getLogger("portal.rate_limits")
 
@@ -111,12 +111,15 @@ def _count_hit(bucket: str, *, expires_at: datetime) -> int:
         f"ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1"
     )
     params = [bucket, connection.ops.adapt_datetimefield_value(expires_at)]
-    if connection.features.can_return_columns_from_insert:
-        with write_transaction(), connection.cursor() as cursor:
+    if connection.vendor != "sqlite":
+        with connection.cursor() as cursor:
             cursor.execute(upsert + " RETURNING hits", params)
             return cursor.fetchone()[0]
-    # SQLite before 3.35 has no RETURNING: read the count back inside the same transaction.
-    with transaction.atomic(), connection.cursor() as cursor:
+    # SQLite: the write alone, then the count read back, because RETURNING would hold the
+    # write lock until its row is read (portal/sqlite). A hit counted in between makes both
+    # requests see the higher count: at the limit, that can refuse one request early, never
+    # let one more through.
+    with connection.cursor() as cursor:
         cursor.execute(upsert, params)
         cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
         return cursor.fetchone()[0]

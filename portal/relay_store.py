@@ -4,7 +4,8 @@ Each is one SQL statement written out here rather than built by the ORM: buildin
 costs more CPU than SQLite or PostgreSQL spend running it, and every upload makes four of
 them (see `make bench`). Values still go through the model fields' own conversion
 (`get_db_prep_save`), so the rows are exactly what the ORM would write and read back.
-On SQLite each write is a transaction of its own, so that writers queue (portal/sqlite).
+On SQLite the writes are plain statements outside a transaction, without RETURNING, so they
+hold the writer queue (portal/sqlite) as briefly as possible.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from django.db.models import Model
 from django.utils import timezone
 
 from portal.models import LearnedBundle, RelayResult
-from portal.sqlite import write_transaction
 
 _POLL_SECONDS = 0.1
 _PURGE_EVERY_SECONDS = 60.0
@@ -65,7 +65,7 @@ def finish(result: RelayResult) -> None:
     fields = ("state", "summary", "license_file", "expires_at")
     assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in fields)
     where = f"{_column(RelayResult, 'id')} = %s"
-    with write_transaction(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_table(RelayResult)} SET {assignments} WHERE {where}",
             [*_values(result, fields), result.pk],
@@ -74,7 +74,7 @@ def finish(result: RelayResult) -> None:
 
 def release(result: RelayResult) -> None:
     """Remove a claimed row whose relay failed: the same file may be tried again at once."""
-    with write_transaction(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_table(RelayResult)} WHERE {_column(RelayResult, 'id')} = %s",
             [result.pk],
@@ -144,15 +144,17 @@ def _insert_unless_exists(result: RelayResult) -> bool:
         f"INSERT INTO {_table(RelayResult)} ({columns}) VALUES ({placeholders}) "
         f"ON CONFLICT ({unique}) DO NOTHING"
     )
-    returning = connection.features.can_return_columns_from_insert
+    # SQLite: the id of the row just inserted (none when the conflict skipped it) without
+    # RETURNING, which would keep the statement, and the write lock, open until it is read.
+    returning = connection.vendor != "sqlite"
     if returning:
         sql += f" RETURNING {_column(RelayResult, 'id')}"
-    with write_transaction(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, _values(result, names))
         if returning:
             row = cursor.fetchone()
             result.pk = row[0] if row else None
-        else:  # SQLite before 3.35
+        else:
             result.pk = cursor.lastrowid if cursor.rowcount == 1 else None
     if result.pk is not None:
         result._state.adding = False

@@ -1,4 +1,4 @@
-"""portal.sqlite: SQLite write transactions wait in line, within a process and across them.
+"""portal.sqlite: SQLite writers wait in line, within a process and across processes.
 
 Each test opens its own connections to a database file of its own, with a SQLite busy timeout
 far shorter than the waits, so that a writer that was not queued would fail with "database is
@@ -159,3 +159,20 @@ def test_a_closed_connection_gives_the_lock_back(database):
 
     assert waited < HOLD_SECONDS
     assert _values(database) == ["second"]
+
+
+def test_a_single_write_outside_a_transaction_waits_in_line_too(database):
+    began = threading.Event()
+    holder = threading.Thread(target=_hold_a_transaction, args=(database, began))
+    holder.start()
+    began.wait(5)
+
+    wrapper = _connect(database)
+    started = time.monotonic()
+    _insert(wrapper, "second")  # autocommit: the statement is its own transaction
+    waited = time.monotonic() - started
+    wrapper.close()
+    holder.join()
+
+    assert waited >= HOLD_SECONDS * 0.7
+    assert _values(database) == ["first", "second"]

@@ -3,18 +3,25 @@
 SQLite lets one writer in at a time. A connection that finds the database locked sleeps in
 SQLite's busy handler and tries again, backing off up to 100 ms a try: under load, writers
 that arrive together keep waking up to a locked file, and uploads wait tens of milliseconds
-for writes that take tens of microseconds. Here every write transaction (BEGIN IMMEDIATE;
-settings.py runs SQLite's transactions in that mode) first takes a lock that wakes the next
-waiter the moment it is released: a thread lock within the process, and an exclusive
-`flock` on `<database>.writer-lock` across gunicorn's workers. SQLite's own locking is
-unchanged underneath, so a writer that bypasses the queue is still safe, merely slower.
+for writes that take tens of microseconds. Here every writer first takes a lock that wakes
+the next waiter the moment it is released: a thread lock within the process, and an
+exclusive `flock` on `<database>.writer-lock` across gunicorn's workers. A transaction
+(BEGIN IMMEDIATE: settings.py runs SQLite's transactions in that mode) holds it from BEGIN
+to COMMIT; a single INSERT, UPDATE or DELETE outside a transaction, for as long as it runs,
+which is the cheaper way to write one row (portal.relay_store, portal.rate_limits). Keep
+the lock short: the holder needs the GIL back after each SQLite call, so the hold time grows
+with the number of busy threads. SQLite's own locking is unchanged underneath, so a writer
+that bypasses the queue (a statement with RETURNING is finished only when its rows are read,
+after the lock is given back) is still safe, merely slower.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import threading
+from collections.abc import Iterable, Sequence
 
 from django.db.backends.sqlite3 import base
 
@@ -74,13 +81,49 @@ def _forget_locks() -> None:
 os.register_at_fork(after_in_child=_forget_locks)
 
 
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+class QueuedWriteCursor(base.SQLiteCursorWrapper):
+    """A cursor whose writes outside a transaction wait in line (a transaction already holds
+    the lock: DatabaseWrapper takes it at BEGIN)."""
+
+    writer_lock: WriterLock | None = None
+
+    def execute(self, query: str, params: Sequence[object] | None = None) -> QueuedWriteCursor:
+        if self.writer_lock is None or self.connection.in_transaction or not _WRITE.match(query):
+            return super().execute(query, params)
+        self.writer_lock.acquire()
+        try:
+            return super().execute(query, params)
+        finally:
+            self.writer_lock.release()
+
+    def executemany(self, query: str, param_list: Iterable[Sequence[object]]) -> QueuedWriteCursor:
+        if self.writer_lock is None or self.connection.in_transaction or not _WRITE.match(query):
+            return super().executemany(query, param_list)
+        self.writer_lock.acquire()
+        try:
+            return super().executemany(query, param_list)
+        finally:
+            self.writer_lock.release()
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._held_writer_lock: WriterLock | None = None
 
+    def create_cursor(self, name: str | None = None) -> QueuedWriteCursor:
+        cursor = self.connection.cursor(factory=QueuedWriteCursor)
+        cursor.writer_lock = self._writer_lock()
+        return cursor
+
+    def _writer_lock(self) -> WriterLock:
+        return writer_lock(str(self.settings_dict["NAME"]), in_memory=self.is_in_memory_db())
+
     def _start_transaction_under_autocommit(self) -> None:
-        lock = writer_lock(str(self.settings_dict["NAME"]), in_memory=self.is_in_memory_db())
+        lock = self._writer_lock()
         lock.acquire()
         try:
             super()._start_transaction_under_autocommit()

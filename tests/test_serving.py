@@ -1,0 +1,102 @@
+"""gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use."""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CONFIG = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
+least_used_cpu = CONFIG["least_used_cpu"]
+
+
+def test_workers_go_to_the_cpus_nobody_has_yet():
+    assert least_used_cpu([0, 1], []) == 0
+    assert least_used_cpu([0, 1], [0]) == 1
+    assert least_used_cpu([2, 3, 5], [2, 3]) == 5
+
+
+def test_a_worker_that_replaces_a_dead_one_takes_its_cpu():
+    assert least_used_cpu([0, 1, 2], [0, 2]) == 1
+    assert least_used_cpu([0, 1], [0, 1, 1]) == 0
+
+
+def test_more_workers_than_cpus_share_them_evenly():
+    assert least_used_cpu([0, 1], [0, 1]) == 0
+    assert least_used_cpu([0, 1], [0, 1, 0]) == 1
+
+
+def _worker_cpus(env: dict[str, str]) -> list[set[int]]:
+    """Start gunicorn with the repo's config and two workers; each worker's allowed CPUs."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"],
+        cwd=BASE_DIR,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = _children(server.pid)
+            if len(workers) == 2 and _answers(port):
+                time.sleep(1)  # the other worker too is past post_fork by now
+                return [_allowed_cpus(pid) for pid in workers]
+            time.sleep(0.1)
+        raise AssertionError("gunicorn did not start two workers within 30 s")
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _allowed_cpus(pid: int) -> set[int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    cpus: set[int] = set()
+    for part in re.search(r"Cpus_allowed_list:\s*(\S+)", status).group(1).split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_each_worker_runs_on_a_cpu_of_its_own():
+    available = os.sched_getaffinity(0)
+
+    cpus = _worker_cpus({})
+
+    assert all(len(allowed) == 1 and allowed <= available for allowed in cpus)
+    if len(available) >= 2:
+        assert cpus[0] != cpus[1]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_cpu_affinity_off_leaves_the_workers_to_the_kernel():
+    cpus = _worker_cpus({"GUNICORN_CPU_AFFINITY": "off"})
+
+    assert cpus == [os.sched_getaffinity(0)] * 2
