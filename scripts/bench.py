@@ -348,7 +348,23 @@ def describe_machine() -> str:
         f"machine: {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
         f"gunicorn {config['worker_class']} x {config['workers']} workers "
         f"x {config['threads']} threads"
+        f"{', one CPU each' if config['cpu_affinity'] else ''}\n"
+        f"speed:   {reference_ms():.0f} ms for a fixed pure-Python loop (CPU figures scale with "
+        f"it: compare it before comparing runs from different machines)"
     )
+
+
+def reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload, best of five: one virtual machine of
+    the same size can be half again as fast as another, and its speed can drift."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        table: dict[int, str] = {}
+        for number in range(300_000):
+            table[number % 1000] = f"{number * number:x}"
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 SCENARIOS = ("relay64", "relay4", "sandbox")

@@ -172,6 +172,10 @@ async def _virtual_user(
     index: int, scenario: Scenario, port: int, files: list[str], run: Run
 ) -> None:
     door = "api" if index % 2 == 0 else "form"
+    # Users start one after another over one upstream latency (within the warm-up), as
+    # independent users arrive: started in the same instant against an API that always takes
+    # the same time, they would stay in lockstep and arrive in bursts of `concurrency`.
+    await asyncio.sleep(index / scenario.concurrency * max(scenario.latency_ms, 20) / 1000)
     connection = Connection(port)
     token, cookie = await _open_form(connection, port) if door == "form" else ("", "")
     while time.perf_counter() < run.window_end:
