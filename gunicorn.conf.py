@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from gunicorn.arbiter import Arbiter
     from gunicorn.workers.base import Worker
 
-# The serving model lives here and in portal/license_api.py: gthread workers, each sharing
-# one pooled httpx.Client, so a worker's threads keep serving while others wait on the API.
+# The serving model lives here and in portal/license_api.py: gthread workers, each sharing one
+# pooled httpx transport (UpstreamClient), so a worker's threads serve while others wait on
+# the License API.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"

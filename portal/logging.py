@@ -19,6 +19,9 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "
 }
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -40,6 +43,8 @@ class JsonFormatter(logging.Formatter):
 def _serializable(value: object) -> object:
     """The value itself when it is plain data; else only its type's name (Django passes the
     request object along with its log records: its body must never reach a log)."""
+    if value is None or type(value) in _PLAIN:
+        return value
     try:
         json.dumps(value)
     except (TypeError, ValueError):

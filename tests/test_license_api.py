@@ -603,7 +603,7 @@ def test_get_client_returns_one_shared_client() -> None:
 
 
 def test_get_client_builds_one_client_for_all_threads() -> None:
-    clients: list[httpx.Client] = []
+    clients: list[license_api.UpstreamClient] = []
     start = threading.Barrier(8)
 
     def fetch() -> None:
@@ -647,11 +647,51 @@ def test_build_client_takes_its_timeouts_from_settings(settings: Settings) -> No
     client.close()
 
 
-def test_build_client_follows_no_redirects() -> None:
-    client = license_api.build_client()
+def test_post_request_goes_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator behind a corporate proxy sets HTTP(S)_PROXY, as for any other program."""
+    seen: list[bytes] = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        proxy_port = server.getsockname()[1]
 
-    assert client.follow_redirects is False
-    client.close()
+        def answer_as_proxy() -> None:
+            connection, _ = server.accept()
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                seen.append(request.split(b"\r\n", 1)[0])
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+        thread = threading.Thread(target=answer_as_proxy)
+        thread.start()
+        for name in [*PROXY_VARIABLES, "NO_PROXY", "no_proxy"]:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        credentials = Credentials(
+            api_url="http://license-api.invalid/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
+        )
+
+        response = post(credentials)
+        thread.join(5)
+
+    assert response.body == b"{}"
+    assert seen == [b"POST http://license-api.invalid/api/v4/activate_offline HTTP/1.1"]
+
+
+def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*PROXY_VARIABLES, "no_proxy"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".licensespring.com,localhost")
+
+    assert license_api._proxy_for(httpx.URL("https://api.licensespring.com/api/v4")) is None
+    assert license_api._proxy_for(httpx.URL("https://api.acme.test/api/v4")) == (
+        "http://proxy.example:3128"
+    )
 
 
 def test_credentials_repr_hides_the_shared_key(credentials: Credentials) -> None:
