@@ -13,6 +13,7 @@ the signed Authorization header, request bodies that may hold an end user's pass
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -116,7 +117,11 @@ class UpstreamClient:
     def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> httpx.Response:
         """POST and read the whole answer (it is small); the connection goes back to the pool."""
         request = httpx.Request(
-            "POST", url, content=content, headers=headers, extensions={"timeout": self._timeouts}
+            "POST",
+            _url(url),
+            content=content,
+            headers=headers,
+            extensions={"timeout": self._timeouts},
         )
         response = self._transport_for(request.url).handle_request(request)
         try:
@@ -147,6 +152,12 @@ class UpstreamClient:
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
                     )
         return transport
+
+
+@functools.lru_cache(maxsize=256)
+def _url(text: str) -> httpx.URL:
+    """Parsed once: a tenant's endpoint URLs are a handful of strings, parsed on every upload."""
+    return httpx.URL(text)
 
 
 def _proxy_for(url: httpx.URL) -> str | None:

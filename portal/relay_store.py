@@ -16,7 +16,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Model
+from django.db.models import CharField, Model
 from django.utils import timezone
 
 from portal.models import LearnedBundle, RelayResult
@@ -57,12 +57,15 @@ def claim(*, tenant_slug: str, request_hash: str, kind: str, filename: str) -> R
     return existing
 
 
+_FINISHED = ("state", "summary", "license_file", "expires_at")
+
+
 def finish(result: RelayResult) -> None:
     """Mark a claimed row done, with its summary and license file, kept for
     PORTAL_RESULT_TTL seconds from now."""
     result.state = RelayResult.State.DONE
     result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    fields = ("state", "summary", "license_file", "expires_at")
+    fields = _FINISHED
     assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in fields)
     where = f"{_column(RelayResult, 'id')} = %s"
     with connection.cursor() as cursor:
@@ -134,23 +137,16 @@ def _purge_now_and_then() -> None:
         purge_expired_results()
 
 
+_INSERTED = tuple(field.name for field in RelayResult._meta.concrete_fields if field.name != "id")
+
+
 def _insert_unless_exists(result: RelayResult) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True, with result.pk set, when the row went in."""
-    names = [field.name for field in RelayResult._meta.concrete_fields if field.name != "id"]
-    columns = ", ".join(_column(RelayResult, name) for name in names)
-    placeholders = ", ".join(["%s"] * len(names))
-    unique = f"{_column(RelayResult, 'tenant_slug')}, {_column(RelayResult, 'request_hash')}"
-    sql = (
-        f"INSERT INTO {_table(RelayResult)} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({unique}) DO NOTHING"
-    )
     # SQLite: the id of the row just inserted (none when the conflict skipped it) without
     # RETURNING, which would keep the statement, and the write lock, open until it is read.
     returning = connection.vendor != "sqlite"
-    if returning:
-        sql += f" RETURNING {_column(RelayResult, 'id')}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, _values(result, names))
+        cursor.execute(_insert_sql(returning=returning), _values(result, _INSERTED))
         if returning:
             row = cursor.fetchone()
             result.pk = row[0] if row else None
@@ -162,11 +158,28 @@ def _insert_unless_exists(result: RelayResult) -> bool:
     return result.pk is not None
 
 
-def _values(instance: Model, names: tuple[str, ...] | list[str]) -> list[object]:
-    meta = instance._meta
-    return [
-        meta.get_field(name).get_db_prep_save(getattr(instance, name), connection) for name in names
-    ]
+@cache
+def _insert_sql(*, returning: bool) -> str:
+    columns = ", ".join(_column(RelayResult, name) for name in _INSERTED)
+    placeholders = ", ".join(["%s"] * len(_INSERTED))
+    unique = f"{_column(RelayResult, 'tenant_slug')}, {_column(RelayResult, 'request_hash')}"
+    sql = (
+        f"INSERT INTO {_table(RelayResult)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({unique}) DO NOTHING"
+    )
+    return sql + f" RETURNING {_column(RelayResult, 'id')}" if returning else sql
+
+
+def _values(instance: Model, names: tuple[str, ...]) -> list[object]:
+    """The fields' values as the database takes them: text as it is (what a CharField would
+    make of it), the rest (times, JSON, bytes) converted by the field."""
+    values = []
+    for name in names:
+        value, field = getattr(instance, name), instance._meta.get_field(name)
+        if type(value) is not str or not isinstance(field, CharField):
+            value = field.get_db_prep_save(value, connection)
+        values.append(value)
+    return values
 
 
 @cache
