@@ -103,14 +103,17 @@ class UpstreamClient:
     CPU an upload. Here no redirect is followed (it would replay an activation somewhere we
     were not told to), no cookie is kept (every tenant shares the pool: one tenant's upstream
     cookie must never ride along on another's request), and proxies come from the environment
-    as they do for httpx.Client and urllib (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+    as they do for httpx.Client and urllib (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), read
+    when the client is built (a worker's first upload).
     """
 
     def __init__(self, *, timeout: httpx.Timeout, transport: httpx.BaseTransport | None = None):
         self.timeout = timeout
         self._timeouts = timeout.as_dict()
         self._given = transport  # tests'
-        self._transports: dict[str | None, httpx.BaseTransport] = {}
+        self._proxies = urllib.request.getproxies_environment()
+        self._transports: dict[str | None, httpx.BaseTransport] = {}  # by proxy
+        self._routes: dict[tuple[str, str], httpx.BaseTransport] = {}  # by scheme and host
         self._lock = threading.Lock()
         self.is_closed = False
 
@@ -135,15 +138,17 @@ class UpstreamClient:
             self.is_closed = True
             transports = [*self._transports.values(), *([self._given] if self._given else [])]
             self._transports.clear()
+            self._routes.clear()
         for transport in transports:
             transport.close()
 
     def _transport_for(self, url: httpx.URL) -> httpx.BaseTransport:
         if self._given is not None:
             return self._given
-        proxy = _proxy_for(url)
-        transport = self._transports.get(proxy)
+        route = (url.scheme, url.host)
+        transport = self._routes.get(route)
         if transport is None:
+            proxy = _proxy_for(url, self._proxies)
             with self._lock:
                 transport = self._transports.get(proxy)
                 if transport is None:
@@ -151,6 +156,7 @@ class UpstreamClient:
                         proxy=proxy,
                         limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
                     )
+                self._routes[route] = transport
         return transport
 
 
@@ -160,9 +166,9 @@ def _url(text: str) -> httpx.URL:
     return httpx.URL(text)
 
 
-def _proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for this URL, as urllib reads it, or None."""
-    proxies = urllib.request.getproxies_environment()
+def _proxy_for(url: httpx.URL, proxies: dict[str, str]) -> str | None:
+    """The proxy the environment's `proxies` (urllib.request.getproxies_environment) name for
+    this URL, or None."""
     proxy = proxies.get(url.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass_environment(url.host, proxies):
         return None

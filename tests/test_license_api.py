@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
@@ -688,8 +689,10 @@ def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", ".licensespring.com,localhost")
 
-    assert license_api._proxy_for(httpx.URL("https://api.licensespring.com/api/v4")) is None
-    assert license_api._proxy_for(httpx.URL("https://api.acme.test/api/v4")) == (
+    proxies = urllib.request.getproxies_environment()
+
+    assert license_api._proxy_for(httpx.URL("https://api.licensespring.com/v4"), proxies) is None
+    assert license_api._proxy_for(httpx.URL("https://api.acme.test/v4"), proxies) == (
         "http://proxy.example:3128"
     )
 
