@@ -127,6 +127,14 @@ def learn_bundle(*, tenant_slug: str, product: str) -> None:
     LearnedBundle.objects.get_or_create(tenant_slug=tenant_slug, product=product)
 
 
+def release_connection() -> None:
+    """Give a pooled connection (PostgreSQL, settings.py) back before a long wait such as the
+    License API call; the next query takes one from the pool again. Not inside a transaction,
+    and not without a pool, where closing would only cost a reconnect."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
 def _purge_now_and_then() -> None:
     """Delete expired results at most once a minute per process: a write on every upload
     costs SQLite writers more than stale rows cost anyone (find_result ignores them)."""

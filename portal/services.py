@@ -181,6 +181,7 @@ def _is_known_bundle(tenant: Tenant, request_file: RequestFile) -> bool:
 def _post(
     tenant: Tenant, endpoint: license_api.Endpoint, request_file: RequestFile
 ) -> license_api.UpstreamResponse:
+    relay_store.release_connection()  # no database connection held while the API answers
     return license_api.post_request(
         credentials=tenant.credentials, endpoint=endpoint, body=request_file.text
     )

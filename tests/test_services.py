@@ -265,3 +265,22 @@ def test_relay_request_same_file_after_expiry_calls_again(upstream):
 
     assert second.token != first.token
     assert len(upstream.requests) == 2
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (pooled): make test-postgres"
+)
+@pytest.mark.django_db(transaction=True)
+def test_no_database_connection_is_held_while_the_license_api_answers(upstream):
+    held_during_call: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        held_during_call.append(connection.connection is not None)
+        return httpx.Response(200, content=LICENSE_BODY)
+
+    upstream.answers["activate_offline"] = [answer]
+
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert held_during_call == [False]
+    assert find_result(tenant=default_tenant(), token=result.token) is not None
