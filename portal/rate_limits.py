@@ -57,7 +57,10 @@ def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
         expires_at=datetime.fromtimestamp(window_end, UTC),
     )
     if hits == 1:  # a new window for this client: a good moment to drop finished ones
-        RateLimitCounter.objects.filter(expires_at__lte=datetime.fromtimestamp(now, UTC)).delete()
+        # Those that ended a window ago or more: a request counted at the end of the window
+        # just ended may still be reading its count back (SQLite, below).
+        finished = datetime.fromtimestamp(now - window, UTC)
+        RateLimitCounter.objects.filter(expires_at__lte=finished).delete()
     if hits > limit:
         retry_after = max(1, math.ceil(window_end - now))
         logger.info(
@@ -122,4 +125,5 @@ def _count_hit(bucket: str, *, expires_at: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(upsert, params)
         cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return row[0] if row else 1  # purged in between (an operator's cleanup): counted anew

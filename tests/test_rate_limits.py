@@ -159,6 +159,23 @@ def test_finished_windows_are_purged_when_a_new_one_starts():
     ]
 
 
+def test_the_window_just_ended_is_kept_until_a_window_later(monkeypatch):
+    """A request counted in the last moment of a window reads its count back after the
+    next window has begun: the new window's first hit must not delete that row under it."""
+    just_ended = "acme|198.51.100.1|1799999940"
+    RateLimitCounter.objects.create(
+        bucket=just_ended, hits=3, expires_at=datetime.fromtimestamp(1_800_000_000, UTC)
+    )
+
+    enforce_rate_limit(_request(), tenant_slug="acme")
+    kept = RateLimitCounter.objects.filter(bucket=just_ended).exists()
+    monkeypatch.setattr(rate_limits, "time", SimpleNamespace(time=lambda: NOW + 60))
+    enforce_rate_limit(_request(), tenant_slug="acme")
+
+    assert kept
+    assert not RateLimitCounter.objects.filter(bucket=just_ended).exists()
+
+
 def test_counter_expires_at_the_end_of_its_window():
     enforce_rate_limit(_request(), tenant_slug="acme")
 
