@@ -5,8 +5,8 @@ The counters live in the database, the one store every worker and instance alrea
 Fixed windows, one row per tenant, client and window, counted by a single
 `INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1` (with `RETURNING hits` on PostgreSQL;
 SQLite reads the count back): one write per request, and no count lost between concurrent
-requests. (Django's cache API was
-the other way: its database cache's incr() reads, then writes, and loses counts under load.)
+requests. (Django's cache API was the other way: its database cache's incr() reads, then
+writes, and loses counts under load.)
 """
 
 from __future__ import annotations
@@ -126,4 +126,4 @@ def _count_hit(bucket: str, *, expires_at: datetime) -> int:
         cursor.execute(upsert, params)
         cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
         row = cursor.fetchone()
-    return row[0] if row else 1  # purged in between (an operator's cleanup): counted anew
+    return row[0] if row else 1  # the row was purged in between: a first hit again

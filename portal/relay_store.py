@@ -1,9 +1,10 @@
 """The relay's reads and writes of RelayResult and LearnedBundle rows, on the upload path.
 
-Each is one SQL statement written out here rather than built by the ORM: building a query
-costs more CPU than SQLite or PostgreSQL spend running it, and every upload makes four of
-them (see `make bench`). Values still go through the model fields' own conversion
-(`get_db_prep_save`), so the rows are exactly what the ORM would write and read back.
+The four that every upload makes (claim, finish or release, the learned-bundle check) are one
+SQL statement each, written out here rather than built by the ORM: building a query cost more
+CPU than SQLite or PostgreSQL spend running it (see `make bench`). Values other than text
+still go through the model fields' own conversion (`get_db_prep_save`), so the rows are
+exactly what the ORM would write and read back. The rarer reads stay with the ORM.
 On SQLite the writes are plain statements outside a transaction, without RETURNING, so they
 hold the writer queue (portal/sqlite) as briefly as possible.
 """
@@ -65,14 +66,8 @@ def finish(result: RelayResult) -> None:
     PORTAL_RESULT_TTL seconds from now."""
     result.state = RelayResult.State.DONE
     result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    fields = _FINISHED
-    assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in fields)
-    where = f"{_column(RelayResult, 'id')} = %s"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_table(RelayResult)} SET {assignments} WHERE {where}",
-            [*_values(result, fields), result.pk],
-        )
+        cursor.execute(_finish_sql(), [*_values(result, _FINISHED), result.pk])
 
 
 def release(result: RelayResult) -> None:
@@ -164,6 +159,12 @@ def _insert_unless_exists(result: RelayResult) -> bool:
         result._state.adding = False
         result._state.db = connection.alias
     return result.pk is not None
+
+
+@cache
+def _finish_sql() -> str:
+    assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in _FINISHED)
+    return f"UPDATE {_table(RelayResult)} SET {assignments} WHERE {_column(RelayResult, 'id')} = %s"
 
 
 @cache

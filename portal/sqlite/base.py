@@ -1,4 +1,4 @@
-"""Django's SQLite backend, with write transactions queued in line (ENGINE "portal.sqlite").
+"""Django's SQLite backend, with its writers queued in line (ENGINE "portal.sqlite").
 
 SQLite lets one writer in at a time. A connection that finds the database locked sleeps in
 SQLite's busy handler and tries again, backing off up to 100 ms a try: under load, writers
@@ -17,11 +17,13 @@ after the lock is given back) is still safe, merely slower.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 
 from django.db.backends.sqlite3 import base
 
@@ -51,6 +53,13 @@ class WriterLock:
         finally:
             self._thread_lock.release()
 
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
     def _file(self) -> int:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -62,6 +71,9 @@ _locks_lock = threading.Lock()
 
 
 def writer_lock(database_name: str, *, in_memory: bool) -> WriterLock:
+    lock = _locks.get(database_name)  # every cursor asks: no lock taken once it exists
+    if lock is not None:
+        return lock
     with _locks_lock:
         lock = _locks.get(database_name)
         if lock is None:
@@ -91,22 +103,17 @@ class QueuedWriteCursor(base.SQLiteCursorWrapper):
     writer_lock: WriterLock | None = None
 
     def execute(self, query: str, params: Sequence[object] | None = None) -> QueuedWriteCursor:
-        if self.writer_lock is None or self.connection.in_transaction or not _WRITE.match(query):
+        with self._in_line(query):
             return super().execute(query, params)
-        self.writer_lock.acquire()
-        try:
-            return super().execute(query, params)
-        finally:
-            self.writer_lock.release()
 
     def executemany(self, query: str, param_list: Iterable[Sequence[object]]) -> QueuedWriteCursor:
+        with self._in_line(query):
+            return super().executemany(query, param_list)
+
+    def _in_line(self, query: str) -> AbstractContextManager[object]:
         if self.writer_lock is None or self.connection.in_transaction or not _WRITE.match(query):
-            return super().executemany(query, param_list)
-        self.writer_lock.acquire()
-        try:
-            return super().executemany(query, param_list)
-        finally:
-            self.writer_lock.release()
+            return contextlib.nullcontext()
+        return self.writer_lock
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
