@@ -23,17 +23,40 @@ worker_class = "gthread"
 # queued behind whole upstream round trips (p99 1.3 s in `make bench`). Threads mostly wait
 # on the License API, so ample threads per worker cost little (about 10 MB).
 threads = int(os.environ.get("GUNICORN_THREADS", "64"))
-# One CPU per worker (GUNICORN_CPU_AFFINITY, on by default; off: let the kernel move them):
-# a worker's threads hand the GIL to one another hundreds of times per upload, and on a
-# virtual machine a hand-over to a thread on another CPU costs an interrupt between CPUs.
-# Pinned, `make bench` did 272-286 uploads/s at 4.2-4.5 ms of CPU each, against 231-239/s
-# at 5.4-5.6 ms unpinned (p99 297-323 ms against 417-427 ms).
-cpu_affinity = os.environ.get("GUNICORN_CPU_AFFINITY", "on").strip().lower() not in {
-    "0",
-    "false",
-    "no",
-    "off",
-}
+# One CPU per worker (GUNICORN_CPU_AFFINITY): a worker's threads hand the GIL to one another
+# hundreds of times per upload, and on a virtual machine a hand-over to a thread on another
+# CPU costs an interrupt between CPUs. Pinned, `make bench` did 272-286 uploads/s at 4.2-4.5 ms
+# of CPU each, against 231-239/s at 5.4-5.6 ms unpinned (p99 297-323 ms against 417-427 ms).
+# `auto` (the default) pins unless a cgroup CPU quota applies (docker --cpus, Kubernetes
+# limits): there the CPUs are shared with others, and a pinned worker would wait for its own
+# CPU while another sits idle. `on` pins anyway, `off` never.
+
+
+def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs a cgroup quota allows this process (cgroup v2 or v1), or None without a quota."""
+    try:
+        limit, period = (root / "cpu.max").read_text().split()[:2]
+        return None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        pass
+    for folder in (root / "cpu", root / "cpu,cpuacct"):
+        try:
+            limit = int((folder / "cpu.cfs_quota_us").read_text())
+            period = int((folder / "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            continue
+        return None if limit < 0 else limit / period
+    return None
+
+
+def _pin_workers(setting: str) -> bool:
+    setting = setting.strip().lower()
+    if setting in {"0", "false", "no", "off"}:
+        return False
+    return setting != "auto" or cpu_quota() is None
+
+
+cpu_affinity = _pin_workers(os.environ.get("GUNICORN_CPU_AFFINITY", "auto"))
 # Above the License API's connect + read timeouts (5 s + 30 s by default).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30

@@ -1,4 +1,5 @@
-"""gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use."""
+"""gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use, unless a
+cgroup CPU quota says the CPUs are shared."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parent.parent
 CONFIG = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
 least_used_cpu = CONFIG["least_used_cpu"]
+cpu_quota = CONFIG["cpu_quota"]
+pin_workers = CONFIG["_pin_workers"]
 
 
 def test_workers_go_to_the_cpus_nobody_has_yet():
@@ -33,6 +36,36 @@ def test_a_worker_that_replaces_a_dead_one_takes_its_cpu():
 def test_more_workers_than_cpus_share_them_evenly():
     assert least_used_cpu([0, 1], [0, 1]) == 0
     assert least_used_cpu([0, 1], [0, 1, 0]) == 1
+
+
+def test_a_cgroup_v2_quota_is_read_in_cpus(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+
+    assert cpu_quota(tmp_path) == 1.5
+
+
+def test_no_quota_when_cgroup_v2_says_max_or_there_is_no_cgroup(tmp_path):
+    assert cpu_quota(tmp_path) is None
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+
+    assert cpu_quota(tmp_path) is None
+
+
+def test_a_cgroup_v1_quota_is_read_and_minus_one_means_none(tmp_path):
+    folder = tmp_path / "cpu,cpuacct"
+    folder.mkdir()
+    (folder / "cpu.cfs_period_us").write_text("100000\n")
+    (folder / "cpu.cfs_quota_us").write_text("200000\n")
+
+    assert cpu_quota(tmp_path) == 2.0
+    (folder / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cpu_quota(tmp_path) is None
+
+
+def test_off_never_pins_and_on_always_does():
+    assert pin_workers("off") is False
+    assert pin_workers("false") is False
+    assert pin_workers("on") is True
 
 
 def _worker_cpus(env: dict[str, str]) -> list[set[int]]:
@@ -88,7 +121,7 @@ def _allowed_cpus(pid: int) -> set[int]:
 def test_each_worker_runs_on_a_cpu_of_its_own():
     available = os.sched_getaffinity(0)
 
-    cpus = _worker_cpus({})
+    cpus = _worker_cpus({"GUNICORN_CPU_AFFINITY": "on"})
 
     assert all(len(allowed) == 1 and allowed <= available for allowed in cpus)
     if len(available) >= 2:
