@@ -51,8 +51,8 @@ def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
 
 def _pin_workers(setting: str) -> bool:
     setting = setting.strip().lower()
-    if setting in {"0", "false", "no", "off"}:
-        return False
+    if setting in {"0", "false", "no", "off"} or not hasattr(os, "sched_setaffinity"):
+        return False  # off, or not Linux (macOS has no CPU affinity calls)
     return setting != "auto" or cpu_quota() is None
 
 

@@ -62,6 +62,13 @@ def test_a_cgroup_v1_quota_is_read_and_minus_one_means_none(tmp_path):
     assert cpu_quota(tmp_path) is None
 
 
+def test_without_cpu_affinity_calls_nothing_is_pinned(monkeypatch):
+    monkeypatch.delattr(os, "sched_setaffinity")
+
+    assert pin_workers("on") is False
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux")
 def test_off_never_pins_and_on_always_does():
     assert pin_workers("off") is False
     assert pin_workers("false") is False
