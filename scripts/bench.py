@@ -248,6 +248,7 @@ def summarize(scenario: Scenario, run: Run, peak_rss: list[float]) -> dict[str, 
         "upstream_cpu_ms": _per_upload(run.cpu["upstream"], done_after_start),
         "loadgen_cpu_ms": _per_upload(run.cpu["loadgen"], done_after_start),
         "machine_busy": run.cpu["machine_busy"] / max(run.cpu["machine_total"], 1),
+        "machine_steal": run.cpu["machine_steal"] / max(run.cpu["machine_total"], 1),
         # Whatever else ran meanwhile (the machine may be shared), in cores.
         "other_cores": (
             run.cpu["machine_busy"] / CLOCK_TICKS
@@ -324,6 +325,8 @@ def report(scenario: Scenario, f: dict[str, float], portal: Server) -> None:
         f"all {os.cpu_count()} CPUs {f['machine_busy']:.0%} busy "
         f"(others than these three: {f['other_cores']:.2f} cores)"
     )
+    if f["machine_steal"] >= 0.005:  # a virtual machine whose host ran something else
+        print(f"    stolen         {f['machine_steal']:.0%} of the CPUs' time went to the host")
     rss = f"  peak RSS         {f['peak_rss_mb']:.1f} MB per worker ({f['workers']} workers)"
     print(f"{rss} {_verdict(f['peak_rss_mb'], 120)}")
     problems = [
@@ -335,6 +338,8 @@ def report(scenario: Scenario, f: dict[str, float], portal: Server) -> None:
         print(f"  portal log: {len(problems)} error lines, last: {problems[-1][:200]}")
     if f["other_cores"] > 0.25:
         print(f"  NOTE: other processes took {f['other_cores']:.2f} cores meanwhile: rerun")
+    if f["machine_steal"] >= 0.05:
+        print(f"  NOTE: the host took {f['machine_steal']:.0%} of the CPUs' time: rerun")
 
 
 def describe_machine() -> str:

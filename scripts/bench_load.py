@@ -220,7 +220,8 @@ async def drive(scenario: Scenario, port: int, cpu_readers: dict[str, Callable[[
     run.window_end = run.window_start + scenario.seconds
     readers = {**cpu_readers, "loadgen": time.process_time, "wall": time.perf_counter}
     readers["machine_busy"] = lambda: _machine_jiffies()[0]
-    readers["machine_total"] = lambda: _machine_jiffies()[1]
+    readers["machine_steal"] = lambda: _machine_jiffies()[1]
+    readers["machine_total"] = lambda: _machine_jiffies()[2]
 
     async def read_at_window_start() -> dict[str, float]:
         await asyncio.sleep(run.window_start - time.perf_counter())
@@ -234,8 +235,12 @@ async def drive(scenario: Scenario, port: int, cpu_readers: dict[str, Callable[[
     return run
 
 
-def _machine_jiffies() -> tuple[int, int]:
-    """Busy and total CPU time of the whole machine, in clock ticks, from /proc/stat."""
+def _machine_jiffies() -> tuple[int, int, int]:
+    """Busy, stolen and total CPU time of the whole machine, in clock ticks, from /proc/stat.
+
+    Stolen: time a virtual CPU wanted to run while the hypervisor ran something else.
+    """
     values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    return sum(values) - idle, sum(values)
+    total = sum(values[:8])  # user nice system idle iowait irq softirq steal (guest is in user)
+    steal = values[7] if len(values) > 7 else 0
+    return total - values[3] - values[4] - steal, steal, total
