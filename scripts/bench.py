@@ -17,7 +17,8 @@ Scenarios (`scripts/bench.py [SCENARIO ...]`, default all; BENCH_SECONDS sets th
 
 A benchmark, not a test: it prints figures with the targets beside them. The load generator
 (this process, asyncio) and the fake API share the machine's cores with the portal; the
-figures say how much CPU each took, and how much other processes took meanwhile.
+figures say how much CPU each took, how much other processes took meanwhile and, on a virtual
+machine, how much the host took (stolen time): rerun when that is more than a few percent.
 
 Also read from the environment: BENCH_LATENCY_MS (200), BENCH_DATABASE_URL (another database
 than the fresh SQLite file, e.g. a PostgreSQL one), BENCH_KEEP_DIR (keep databases and logs
