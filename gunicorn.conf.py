@@ -66,9 +66,11 @@ keepalive = 5
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-# Access log: path only, never a query string or body (no secrets travel in either).
+# Access log: path only, never a query string or body (no secrets travel in either), written
+# by a logger that builds just these fields (offline_portal/access_log.py says why).
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+logger_class = "offline_portal.access_log.AccessLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # Prometheus metrics (PORTAL_METRICS_ENABLED): the workers are separate processes, so each

@@ -1,5 +1,5 @@
 """gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use, unless a
-cgroup CPU quota says the CPUs are shared."""
+cgroup CPU quota says the CPUs are shared; and an access log that shows no query string."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from gunicorn.config import Config
+
+from offline_portal.access_log import AccessLogger
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CONFIG = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
@@ -75,19 +79,93 @@ def test_off_never_pins_and_on_always_does():
     assert pin_workers("on") is True
 
 
-def _worker_cpus(env: dict[str, str]) -> list[set[int]]:
-    """Start gunicorn with the repo's config and two workers; each worker's allowed CPUs."""
+class _Response:
+    status = "200 OK"
+    sent = 4092
+    headers = [("Content-Type", "application/octet-stream"), ("X-Request-Id", "5EE4D106")]
+
+
+class _Request:
+    headers = [("HOST", "offline.acme.test"), ("USER-AGENT", "Mozilla/5.0 (X11)")]
+
+
+def _access_line(tmp_path: Path, log_format: str, path: str) -> str:
+    config = Config()  # as gunicorn.conf.py sets it, logger class included
+    config.set("logger_class", CONFIG["logger_class"])
+    config.set("accesslog", str(tmp_path / "access.log"))
+    config.set("access_log_format", log_format)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "password=hunter2",
+        "RAW_URI": f"{path}?password=hunter2",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.7",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (X11)",
+    }
+    logger = config.logger_class(config)
+    assert isinstance(logger, AccessLogger)
+    logger.access(_Response(), _Request(), environ, timedelta(milliseconds=205, microseconds=900))
+    logger.close_on_exec()
+    return (tmp_path / "access.log").read_text()
+
+
+def test_the_access_log_shows_client_method_path_status_bytes_and_time(tmp_path):
+    line = _access_line(tmp_path, CONFIG["access_log_format"], "/r/abc/ls_activation.lic")
+
+    assert line == '203.0.113.7 "GET /r/abc/ls_activation.lic" 200 4092 205ms\n'
+
+
+def test_a_quote_in_the_path_cannot_end_the_quoted_field_early(tmp_path):
+    line = _access_line(tmp_path, CONFIG["access_log_format"], '/a" 500 0 1ms')
+
+    assert line == '203.0.113.7 "GET /a\\" 500 0 1ms" 200 4092 205ms\n'
+
+
+def test_an_operators_own_access_log_format_is_gunicorns_to_fill(tmp_path):
+    line = _access_line(tmp_path, '%(h)s "%(a)s" %({x-request-id}o)s %(s)s', "/")
+
+    assert line == '203.0.113.7 "Mozilla/5.0 (X11)" 5EE4D106 200\n'
+
+
+def _start_gunicorn(env: dict[str, str], log: int | None = subprocess.DEVNULL):
+    """gunicorn with the repo's config on a free port: (process, port)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    environment = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **env}
+    environment = {**os.environ, "PORT": str(port), **env}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"],
         cwd=BASE_DIR,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
+    return server, port
+
+
+def test_the_served_access_log_names_the_path_without_its_query_string(tmp_path):
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server, port = _start_gunicorn({"WEB_CONCURRENCY": "1"}, log)
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port, "/healthz?token=secret-in-query"):
+            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    lines = [line for line in log_path.read_text().splitlines() if "/healthz" in line]
+    assert lines
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /healthz" 200 \d+ \d+ms', lines[-1])
+    assert "secret-in-query" not in log_path.read_text()
+
+
+def _worker_cpus(env: dict[str, str]) -> list[set[int]]:
+    """Start gunicorn with the repo's config and two workers; each worker's allowed CPUs."""
+    server, port = _start_gunicorn({"WEB_CONCURRENCY": "2", **env})
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -107,9 +185,9 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, path: str = "/healthz") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
             return True
     except OSError:
         return False
