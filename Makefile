@@ -57,7 +57,7 @@ test-postgres: $(VENV)/.dev $(VENV)/.browser
 	scripts/postgres-test-server run -- $(VENV)/bin/pytest
 
 # Throughput, latency, CPU and memory under the production server (see scripts/bench.py);
-# BENCH_SECONDS sets the length of the main run (60 s).
+# BENCH_SECONDS sets the length of the main run (60 s), BENCH_RUNS how many times each runs (1).
 .PHONY: bench
 bench: $(VENV)/.runtime
 	$(PY) scripts/bench.py

@@ -56,6 +56,9 @@ class Run:
     window_end: float = 0.0
     # What each CPU reader counted from the window's start until the last upload finished.
     cpu: dict[str, float] = field(default_factory=dict)
+    # The share of the machine's CPU time the host took, second by second over the window:
+    # it comes in bursts, and a burst of a second or two shows in p99 before it shows in a mean.
+    steal_by_second: list[float] = field(default_factory=list)
 
 
 def make_request_files(count: int) -> list[str]:
@@ -227,11 +230,22 @@ async def drive(scenario: Scenario, port: int, cpu_readers: dict[str, Callable[[
         await asyncio.sleep(run.window_start - time.perf_counter())
         return {name: read() for name, read in readers.items()}
 
+    async def watch_steal() -> None:
+        await asyncio.sleep(run.window_start - time.perf_counter())
+        _, steal, total = _machine_jiffies()
+        while time.perf_counter() < run.window_end:
+            await asyncio.sleep(1)
+            _, now_steal, now_total = _machine_jiffies()
+            run.steal_by_second.append((now_steal - steal) / max(now_total - total, 1))
+            steal, total = now_steal, now_total
+
     at_start = asyncio.ensure_future(read_at_window_start())
+    watcher = asyncio.ensure_future(watch_steal())
     users = range(scenario.concurrency)
     await asyncio.gather(*(_virtual_user(index, scenario, port, files, run) for index in users))
     before = await at_start
     run.cpu = {name: read() - before[name] for name, read in readers.items()}
+    watcher.cancel()
     return run
 
 
