@@ -7,20 +7,28 @@ real socket use loopback only: a closed port, or a listening socket that never a
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import hmac
+import http.server
+import ipaddress
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from pytest_django.fixtures import Settings
 
 from portal import license_api
@@ -700,3 +708,147 @@ def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) ->
 def test_credentials_repr_hides_the_shared_key(credentials: Credentials) -> None:
     assert SHARED_KEY not in repr(credentials)
     assert API_KEY in repr(credentials)
+
+
+class _CountingApi(http.server.BaseHTTPRequestHandler):
+    """A keep-alive License API on loopback that counts connections and requests."""
+
+    protocol_version = "HTTP/1.1"
+    counts: dict[str, int]
+
+    def setup(self) -> None:
+        super().setup()
+        self.counts["opened"] += 1
+
+    def finish(self) -> None:
+        super().finish()
+        self.counts["closed"] += 1
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.counts["requests"] += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def counting_api() -> Iterator[tuple[int, dict[str, int]]]:
+    counts = {"opened": 0, "closed": 0, "requests": 0}
+    handler = type("Handler", (_CountingApi,), {"counts": counts})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    serving = threading.Thread(target=server.serve_forever)
+    serving.start()
+    yield server.server_address[1], counts
+    server.shutdown()
+    serving.join(5)
+    server.server_close()
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_each_thread_reuses_its_connection_and_close_ends_them_all(counting_api) -> None:
+    port, counts = counting_api
+    credentials = Credentials(
+        api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
+    )
+    start, relayed = threading.Barrier(3), threading.Barrier(4)
+    closed = threading.Event()
+
+    def relay_three() -> None:  # then stay alive, as a server's threads do, until closed
+        start.wait()
+        for _ in range(3):
+            assert post(credentials).body == b"{}"
+        relayed.wait()
+        closed.wait(10)
+
+    threads = [threading.Thread(target=relay_three) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    relayed.wait(10)
+
+    assert counts["requests"] == 9
+    assert counts["opened"] == 3  # one connection a thread, kept alive for its next upload
+    assert counts["closed"] == 0
+
+    client = license_api.get_client()  # still referenced: its close() must do the closing
+    license_api.close_client()
+    deadline = time.monotonic() + 5
+    while counts["closed"] < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    closed_while_threads_live = counts["closed"]
+    closed.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert closed_while_threads_live == 3
+    assert client.is_closed
+
+
+@pytest.fixture
+def untrusted_tls_port(tmp_path) -> Iterator[int]:
+    """An HTTPS server on loopback whose certificate no authority signed."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.2)
+        done = threading.Event()
+
+        def handshake() -> None:  # with each client that tries (a refused one tries twice)
+            while not done.is_set():
+                try:
+                    connection, _ = server.accept()
+                except TimeoutError:
+                    continue
+                with connection, contextlib.suppress(OSError):
+                    context.wrap_socket(connection, server_side=True)
+
+        thread = threading.Thread(target=handshake)
+        thread.start()
+        yield server.getsockname()[1]
+        done.set()
+        thread.join(5)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_license_api_with_an_untrusted_certificate_is_refused(untrusted_tls_port) -> None:
+    credentials = Credentials(
+        api_url=f"https://127.0.0.1:{untrusted_tls_port}/api/v4",
+        api_key=API_KEY,
+        shared_key=SHARED_KEY,
+    )
+
+    error = post_failing(credentials)
+
+    assert (error.status, error.code) == (502, "service_unreachable")
+    assert "certificate verify failed" in error.message
