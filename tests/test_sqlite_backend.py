@@ -176,3 +176,15 @@ def test_a_single_write_outside_a_transaction_waits_in_line_too(database):
 
     assert waited >= HOLD_SECONDS * 0.7
     assert _values(database) == ["first", "second"]
+
+
+def test_placeholders_and_literal_percent_signs_survive_repeated_queries(database):
+    wrapper = _connect(database)
+    with wrapper.cursor() as cursor:
+        for value in ("50", "75"):  # the second run takes the cached conversion
+            cursor.execute("INSERT INTO t (v) VALUES (%s || '%%')", [value])
+        cursor.execute("SELECT v FROM t WHERE v LIKE '%%5%%' ORDER BY id")
+        assert cursor.fetchall() == [("50%",), ("75%",)]
+        cursor.execute("SELECT v FROM t WHERE v = %(wanted)s", {"wanted": "75%"})
+        assert cursor.fetchall() == [("75%",)]
+    wrapper.close()
