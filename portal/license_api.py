@@ -40,6 +40,10 @@ Endpoint = Literal[
 ]
 
 USER_AGENT = "OfflinePortal/0.1"
+# An idle connection is not used again after this long. Servers close theirs after 5 s (gunicorn,
+# uvicorn) to 60 s or more (load balancers), and a request sent as the server closes fails
+# without a retry (it may have arrived): stay below the shortest.
+KEEPALIVE_EXPIRY_S = 4.0
 MAX_DETAIL_CHARS = 500
 
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
@@ -175,7 +179,11 @@ class UpstreamClient:
             transport = httpx.HTTPTransport(
                 verify=self._ssl_context,
                 proxy=proxy,
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=16),
+                limits=httpx.Limits(
+                    max_connections=100,
+                    max_keepalive_connections=16,
+                    keepalive_expiry=KEEPALIVE_EXPIRY_S,
+                ),
             )
             self._transports.append(transport)
         return transport

@@ -852,3 +852,23 @@ def test_a_license_api_with_an_untrusted_certificate_is_refused(untrusted_tls_po
 
     assert (error.status, error.code) == (502, "service_unreachable")
     assert "certificate verify failed" in error.message
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_connection_idle_past_the_keepalive_expiry_is_not_used_again(
+    counting_api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The expiry (4 s) stays below the idle timeout of servers that close soonest (5 s), so a
+    request is never sent on a connection the server is closing."""
+    monkeypatch.setattr(license_api, "KEEPALIVE_EXPIRY_S", 0.2)
+    port, counts = counting_api
+    credentials = Credentials(
+        api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
+    )
+
+    post(credentials)
+    post(credentials)
+    time.sleep(0.3)
+    post(credentials)
+
+    assert (counts["requests"], counts["opened"]) == (3, 2)
