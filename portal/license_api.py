@@ -124,7 +124,7 @@ class UpstreamClient:
         self._given = transport  # tests'
         self._proxies = urllib.request.getproxies_environment()
         self._ssl_context: ssl.SSLContext | None = None  # built with the first transport
-        self._local = threading.local()  # .routes: transports by scheme and host
+        self._local = threading.local()  # .routes (by scheme and host), .by_proxy: transports
         self._transports: list[httpx.BaseTransport] = []  # every thread's, to close
         self._lock = threading.Lock()
         self.is_closed = False
