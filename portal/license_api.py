@@ -179,9 +179,11 @@ class UpstreamClient:
             transport = httpx.HTTPTransport(
                 verify=self._ssl_context,
                 proxy=proxy,
+                # A thread keeps at most 4 idle connections (one per License API host it used
+                # in the last few seconds; tenants mostly share one): at most 256 a worker.
                 limits=httpx.Limits(
                     max_connections=100,
-                    max_keepalive_connections=16,
+                    max_keepalive_connections=4,
                     keepalive_expiry=KEEPALIVE_EXPIRY_S,
                 ),
             )

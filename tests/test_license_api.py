@@ -736,17 +736,28 @@ class _CountingApi(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def counting_api() -> Iterator[tuple[int, dict[str, int]]]:
+@contextlib.contextmanager
+def _counting_apis(how_many: int) -> Iterator[tuple[list[int], dict[str, int]]]:
+    """Keep-alive License APIs on loopback ports of their own, counting together."""
     counts = {"opened": 0, "closed": 0, "requests": 0}
     handler = type("Handler", (_CountingApi,), {"counts": counts})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    serving = threading.Thread(target=server.serve_forever)
-    serving.start()
-    yield server.server_address[1], counts
-    server.shutdown()
-    serving.join(5)
-    server.server_close()
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) for _ in range(how_many)]
+    threads = [threading.Thread(target=server.serve_forever) for server in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield [server.server_address[1] for server in servers], counts
+    finally:
+        for server, thread in zip(servers, threads, strict=True):
+            server.shutdown()
+            thread.join(5)
+            server.server_close()
+
+
+@pytest.fixture
+def counting_api() -> Iterator[tuple[int, dict[str, int]]]:
+    with _counting_apis(1) as (ports, counts):
+        yield ports[0], counts
 
 
 @pytest.mark.usefixtures("no_proxy")
@@ -872,3 +883,15 @@ def test_a_connection_idle_past_the_keepalive_expiry_is_not_used_again(
     post(credentials)
 
     assert (counts["requests"], counts["opened"]) == (3, 2)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_thread_keeps_at_most_four_idle_connections() -> None:
+    """64 threads a worker, each with its pool: idle connections stay bounded (256 a worker)."""
+    with _counting_apis(5) as (ports, counts):
+        for port in [*ports, ports[0]]:  # five APIs, then the first again
+            api_url = f"http://127.0.0.1:{port}/api/v4"
+            post(Credentials(api_url=api_url, api_key=API_KEY, shared_key=SHARED_KEY))
+
+        assert counts["requests"] == 6
+        assert counts["opened"] == 6  # the first API's connection, the oldest, was let go
