@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.http import HttpRequest
 
 from portal import metrics
@@ -108,21 +108,22 @@ def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
 
 def _count_hit(bucket: str, *, expires_at: datetime) -> int:
     """Add one hit to the bucket's row (made on the first) and return its hits, atomically."""
-    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    db = connections[DEFAULT_DB_ALIAS]  # once: `django.db.connection` looks it up on every use
+    table = db.ops.quote_name(RateLimitCounter._meta.db_table)
     upsert = (
         f"INSERT INTO {table} (bucket, hits, expires_at) VALUES (%s, 1, %s) "
         f"ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1"
     )
-    params = [bucket, connection.ops.adapt_datetimefield_value(expires_at)]
-    if connection.vendor != "sqlite":
-        with connection.cursor() as cursor:
+    params = [bucket, db.ops.adapt_datetimefield_value(expires_at)]
+    if db.vendor != "sqlite":
+        with db.cursor() as cursor:
             cursor.execute(upsert + " RETURNING hits", params)
             return cursor.fetchone()[0]
     # SQLite: the write alone, then the count read back, because RETURNING would hold the
     # write lock until its row is read (portal/sqlite). A hit counted in between makes both
     # requests see the higher count: at the limit, that can refuse one request early, never
     # let one more through.
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(upsert, params)
         cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
         row = cursor.fetchone()

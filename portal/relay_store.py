@@ -6,18 +6,21 @@ CPU than SQLite or PostgreSQL spend running it (see `make bench`). Values other 
 still go through the model fields' own conversion (`get_db_prep_save`), so the rows are
 exactly what the ORM would write and read back. The rarer reads stay with the ORM.
 On SQLite the writes are plain statements outside a transaction, without RETURNING, so they
-hold the writer queue (portal/sqlite) as briefly as possible.
+hold the writer queue (portal/sqlite) as briefly as possible. Each function looks the thread's
+connection up once (`_db()`): `django.db.connection` is a proxy that looks it up again on
+every attribute, 4 us each.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import CharField, Model
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import CharField, DateTimeField, Field, Model
 from django.utils import timezone
 
 from portal.models import LearnedBundle, RelayResult
@@ -66,13 +69,14 @@ def finish(result: RelayResult) -> None:
     PORTAL_RESULT_TTL seconds from now."""
     result.state = RelayResult.State.DONE
     result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    with connection.cursor() as cursor:
-        cursor.execute(_finish_sql(), [*_values(result, _FINISHED), result.pk])
+    db = _db()
+    with db.cursor() as cursor:
+        cursor.execute(_finish_sql(), [*_values(db, result, _FINISHED), result.pk])
 
 
 def release(result: RelayResult) -> None:
     """Remove a claimed row whose relay failed: the same file may be tried again at once."""
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_table(RelayResult)} WHERE {_column(RelayResult, 'id')} = %s",
             [result.pk],
@@ -109,7 +113,7 @@ def purge_expired_results() -> int:
 
 def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:
     """Whether the License API once said this tenant's product is a bundle."""
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {_table(LearnedBundle)} WHERE {_column(LearnedBundle, 'tenant_slug')}"
             f" = %s AND {_column(LearnedBundle, 'product')} = %s",
@@ -126,8 +130,9 @@ def release_connection() -> None:
     """Give a pooled connection (PostgreSQL, settings.py) back before a long wait such as the
     License API call; the next query takes one from the pool again. Not inside a transaction,
     and not without a pool, where closing would only cost a reconnect."""
-    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
-        connection.close()
+    db = _db()
+    if db.settings_dict.get("OPTIONS", {}).get("pool") and not db.in_atomic_block:
+        db.close()
 
 
 def _purge_now_and_then() -> None:
@@ -147,9 +152,10 @@ def _insert_unless_exists(result: RelayResult) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True, with result.pk set, when the row went in."""
     # SQLite: the id of the row just inserted (none when the conflict skipped it) without
     # RETURNING, which would keep the statement, and the write lock, open until it is read.
-    returning = connection.vendor != "sqlite"
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(returning=returning), _values(result, _INSERTED))
+    db = _db()
+    returning = db.vendor != "sqlite"
+    with db.cursor() as cursor:
+        cursor.execute(_insert_sql(returning=returning), _values(db, result, _INSERTED))
         if returning:
             row = cursor.fetchone()
             result.pk = row[0] if row else None
@@ -157,7 +163,7 @@ def _insert_unless_exists(result: RelayResult) -> bool:
             result.pk = cursor.lastrowid if cursor.rowcount == 1 else None
     if result.pk is not None:
         result._state.adding = False
-        result._state.db = connection.alias
+        result._state.db = db.alias
     return result.pk is not None
 
 
@@ -179,23 +185,38 @@ def _insert_sql(*, returning: bool) -> str:
     return sql + f" RETURNING {_column(RelayResult, 'id')}" if returning else sql
 
 
-def _values(instance: Model, names: tuple[str, ...]) -> list[object]:
+def _values(db: BaseDatabaseWrapper, instance: Model, names: tuple[str, ...]) -> list[object]:
     """The fields' values as the database takes them: text as it is (what a CharField would
-    make of it), the rest (times, JSON, bytes) converted by the field."""
+    make of it), an aware datetime as the backend adapts it (the end of DateTimeField's own
+    conversion, whose checks are for naive ones), the rest (JSON, bytes) converted by the
+    field."""
     values = []
-    for name in names:
-        value, field = getattr(instance, name), instance._meta.get_field(name)
-        if type(value) is not str or not isinstance(field, CharField):
-            value = field.get_db_prep_save(value, connection)
+    for field in _fields(type(instance), names):
+        value = getattr(instance, field.attname)
+        if type(value) is str and isinstance(field, CharField):
+            pass
+        elif type(value) is datetime and value.tzinfo and isinstance(field, DateTimeField):
+            value = db.ops.adapt_datetimefield_value(value)
+        else:
+            value = field.get_db_prep_save(value, db)
         values.append(value)
     return values
 
 
 @cache
+def _fields(model: type[Model], names: tuple[str, ...]) -> tuple[Field, ...]:
+    return tuple(model._meta.get_field(name) for name in names)
+
+
+def _db() -> BaseDatabaseWrapper:
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@cache
 def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return _db().ops.quote_name(model._meta.db_table)
 
 
 @cache
 def _column(model: type[Model], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    return _db().ops.quote_name(model._meta.get_field(name).column)

@@ -284,3 +284,37 @@ def test_no_database_connection_is_held_while_the_license_api_answers(upstream):
 
     assert held_during_call == [False]
     assert find_result(tenant=default_tenant(), token=result.token) is not None
+
+
+def test_a_relayed_result_is_stored_exactly_as_the_orm_stores_it(upstream):
+    """The upload path writes its rows with its own SQL (portal/relay_store.py): the columns
+    must hold what the ORM would have written for the same values, times and JSON included."""
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    relayed = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+    stored = RelayResult.objects.get(pk=relayed.pk)
+    copy = RelayResult.objects.create(
+        tenant_slug=stored.tenant_slug,
+        request_hash="0" * 64,
+        kind=stored.kind,
+        filename=stored.filename,
+        state=stored.state,
+        summary=stored.summary,
+        license_file=bytes(stored.license_file),
+        expires_at=relayed.expires_at,
+    )
+    # created_at is auto_now_add: only an update can give the copy the original's time.
+    RelayResult.objects.filter(pk=copy.pk).update(created_at=relayed.created_at)
+
+    columns = ["tenant_slug", "kind", "filename", "state", "summary", "license_file"]
+    columns += ["created_at", "expires_at"]
+    table = connection.ops.quote_name(RelayResult._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(name) for name in columns)
+    with connection.cursor() as cursor:
+        rows = []
+        for pk in (relayed.pk, copy.pk):
+            cursor.execute(f"SELECT {quoted} FROM {table} WHERE id = %s", [pk])
+            rows.append([bytes(v) if isinstance(v, memoryview) else v for v in cursor.fetchone()])
+
+    assert rows[0] == rows[1]
+    assert (stored.created_at, stored.expires_at) == (relayed.created_at, relayed.expires_at)
+    assert stored.summary == relayed.summary
