@@ -71,7 +71,7 @@ def test_metrics_with_a_token_accept_the_right_bearer(client, metrics_on, settin
     assert response.status_code == 200
 
 
-def test_successful_relay_is_counted_as_ok_by_kind(client, upstream):
+def test_successful_relay_is_counted_as_ok_by_kind(client, upstream, metrics_on):
     upstream.answer("activate_offline", body=LICENSE_BODY)
     before = _relays(kind="activation", outcome="ok")
 
@@ -80,7 +80,7 @@ def test_successful_relay_is_counted_as_ok_by_kind(client, upstream):
     assert _relays(kind="activation", outcome="ok") == before + 1
 
 
-def test_same_file_again_is_counted_as_reused(client, upstream):
+def test_same_file_again_is_counted_as_reused(client, upstream, metrics_on):
     upstream.answer("activate_offline", body=LICENSE_BODY)
     _upload(client)
     before = _relays(kind="activation", outcome="reused")
@@ -90,7 +90,7 @@ def test_same_file_again_is_counted_as_reused(client, upstream):
     assert _relays(kind="activation", outcome="reused") == before + 1
 
 
-def test_upstream_error_is_counted_with_its_code(client, upstream):
+def test_upstream_error_is_counted_with_its_code(client, upstream, metrics_on):
     upstream.error("activate_offline", 400, "license_not_found")
     labels = {"kind": "activation", "outcome": "error", "code": "license_not_found"}
     before = _relays(**labels)
@@ -100,7 +100,7 @@ def test_upstream_error_is_counted_with_its_code(client, upstream):
     assert _relays(**labels) == before + 1
 
 
-def test_unreadable_file_is_counted_as_refused(client):
+def test_unreadable_file_is_counted_as_refused(client, metrics_on):
     labels = {"kind": "unknown", "outcome": "refused", "code": "not_base64"}
     before = _relays(**labels)
 
@@ -109,7 +109,7 @@ def test_unreadable_file_is_counted_as_refused(client):
     assert _relays(**labels) == before + 1
 
 
-def test_relay_latency_is_observed_upstream_and_in_total(client, upstream):
+def test_relay_latency_is_observed_upstream_and_in_total(client, upstream, metrics_on):
     upstream.answer("activate_offline", body=LICENSE_BODY)
     upstream_before = _sample("portal_relay_upstream_seconds_count", endpoint="activate_offline")
     total_labels = {"kind": "activation", "outcome": "ok"}
@@ -123,7 +123,25 @@ def test_relay_latency_is_observed_upstream_and_in_total(client, upstream):
     assert _sample("portal_relay_seconds_count", **total_labels) == total_before + 1
 
 
-def test_rate_limited_request_is_counted(client, settings):
+def test_nothing_is_recorded_while_metrics_are_off(client, upstream, settings):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    settings.PORTAL_RATE_LIMIT = 1
+    before = (
+        _relays(kind="activation", outcome="ok"),
+        _sample("portal_rate_limited_total", tenant="default"),
+    )
+
+    _upload(client)
+    client.post("/api/v1/requests", data="x", content_type="text/plain")
+
+    after = (
+        _relays(kind="activation", outcome="ok"),
+        _sample("portal_rate_limited_total", tenant="default"),
+    )
+    assert after == before
+
+
+def test_rate_limited_request_is_counted(client, settings, metrics_on):
     settings.PORTAL_RATE_LIMIT = 1
     before = _sample("portal_rate_limited_total", tenant="default")
 
@@ -138,7 +156,11 @@ def _record_one_relay_in_a_new_process(directory: Path) -> None:
         "from portal import metrics; metrics.record_relay(tenant='default', kind='activation', "
         "outcome='ok', code=None, endpoint='activate_offline', upstream_ms=12.0, total_ms=15.0)"
     )
-    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    environment = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "PORTAL_METRICS_ENABLED": "true",
+    }
     subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, check=True)
 
 
