@@ -3,8 +3,9 @@
 The four that every upload makes (claim, finish or release, the learned-bundle check) are one
 SQL statement each, written out here rather than built by the ORM: building a query cost more
 CPU than SQLite or PostgreSQL spend running it (see `make bench`). Values other than text
-still go through the model fields' own conversion (`get_db_prep_save`), so the rows are
-exactly what the ORM would write and read back. The rarer reads stay with the ORM.
+and aware times go through the model fields' own conversion (`get_db_prep_save`), and times
+through the backend's (where that conversion ends), so the rows are exactly what the ORM would
+write and read back (tests/test_services.py checks). The rarer reads stay with the ORM.
 On SQLite the writes are plain statements outside a transaction, without RETURNING, so they
 hold the writer queue (portal/sqlite) as briefly as possible. Each function looks the thread's
 connection up once (`_db()`): `django.db.connection` is a proxy that looks it up again on

@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -362,11 +363,14 @@ def report(scenario: Scenario, f: dict[str, float], portal: Server) -> None:
         )
     if f["worst_second_steal"] >= QUIET_STEAL:
         # Not a verdict: the targets hold for the whole run. A diagnosis of the tail.
-        print(
-            f"    in quiet s     p50 {f['quiet_p50_ms']:.1f} ms, p99 {f['quiet_p99_ms']:.1f} ms "
-            f"over the {f['quiet_share']:.0%} of uploads that ran in seconds when the host "
-            f"took under {QUIET_STEAL:.0%}"
-        )
+        if f["quiet_share"]:
+            print(
+                f"    in quiet s     p50 {f['quiet_p50_ms']:.1f} ms, p99 {f['quiet_p99_ms']:.1f} "
+                f"ms over the {f['quiet_share']:.0%} of uploads that ran in seconds when the "
+                f"host took under {QUIET_STEAL:.0%}"
+            )
+        else:
+            print(f"    in quiet s     none: the host took {QUIET_STEAL:.0%} or more every second")
     rss = f"  peak RSS         {f['peak_rss_mb']:.1f} MB per worker ({f['workers']} workers)"
     print(f"{rss} {_verdict(f['peak_rss_mb'], 120)}")
     problems = [
@@ -396,8 +400,8 @@ def report_runs(scenario: Scenario, runs: list[dict[str, float]]) -> None:
     follow stolen time more than anything else, so that run is the one to compare."""
 
     def spread(key: str, form: str) -> str:
-        values = [run[key] for run in runs]
-        return f"{min(values):{form}}-{max(values):{form}}"
+        values = [run[key] for run in runs if not math.isnan(run[key])]  # nan: none to count
+        return f"{min(values):{form}}-{max(values):{form}}" if values else "n/a"
 
     upstream = scenario.latency_ms
     print(f"\n== {scenario.name} over {len(runs)} runs")
