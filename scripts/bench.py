@@ -418,22 +418,22 @@ def report_runs(scenario: Scenario, runs: list[dict[str, float]]) -> None:
         f"p99 {spread('quiet_p99_ms', '.1f')} ms (uploads in seconds when the host took "
         f"under {QUIET_STEAL:.0%})"
     )
-    quiet_index, quiet = min(
+    best_index, best = min(
         enumerate(runs, 1),
         key=lambda item: (item[1]["machine_steal"], item[1]["worst_second_steal"]),
     )
     print(
-        f"  least disturbed  run {quiet_index} ({quiet['machine_steal']:.0%} stolen, "
-        f"{quiet['worst_second_steal']:.0%} in its worst second):"
+        f"  least disturbed  run {best_index} ({best['machine_steal']:.0%} stolen, "
+        f"{best['worst_second_steal']:.0%} in its worst second):"
     )
     verdicts = []
-    if "efficiency" in quiet and scenario.concurrency >= 64:
-        efficiency = quiet["efficiency"]
+    if "efficiency" in best and scenario.concurrency >= 64:
+        efficiency = best["efficiency"]
         verdicts.append(f"efficiency {efficiency:.3f} {_verdict(efficiency, 0.9, at_least=True)}")
-    what, value, limit, _ = _latency_target(scenario, quiet)
+    what, value, limit, _ = _latency_target(scenario, best)
     verdicts.append(f"{what} {value:.1f} ms {_verdict(value, limit)}")
     if upstream:
-        verdicts.append(f"CPU per upload {quiet['cpu_ms']:.2f} ms {_verdict(quiet['cpu_ms'], 3)}")
+        verdicts.append(f"CPU per upload {best['cpu_ms']:.2f} ms {_verdict(best['cpu_ms'], 3)}")
     for verdict in verdicts:
         print(f"    {verdict}")
 
