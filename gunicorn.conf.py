@@ -59,7 +59,11 @@ def _pin_workers(setting: str) -> bool:
 cpu_affinity = _pin_workers(os.environ.get("GUNICORN_CPU_AFFINITY", "auto"))
 # Above the License API's connect + read timeouts (5 s + 30 s by default).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-graceful_timeout = 30
+# On SIGTERM (a deploy, a scale-in) the server stops accepting and waits this long for the
+# uploads under way: their activations may already be made upstream, so they must get their
+# answer. An upload takes at most 45 s with the default License API timeouts (connect, once
+# more if refused, send, read); the container's stop timeout must be longer still (README).
+graceful_timeout = 50
 keepalive = 5
 # Request-line and header limits (too long: 400 before Django runs); bodies are capped by the
 # portal (PORTAL_MAX_BODY_BYTES) from their Content-Length, before they are read.

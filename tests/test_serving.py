@@ -1,23 +1,31 @@
 """gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use, unless a
-cgroup CPU quota says the CPUs are shared; and an access log that shows no query string."""
+cgroup CPU quota says the CPUs are shared; an access log that shows no query string; and a
+stop (SIGTERM) that still answers the uploads under way."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import os
 import re
 import runpy
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from gunicorn.config import Config
 
 from offline_portal.access_log import ACCESS_LOG_FORMAT, AccessLogger
+from tests.conftest import LICENSE_BODY
+from tests.factories import make_request_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 CONFIG = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
@@ -220,3 +228,107 @@ def test_cpu_affinity_off_leaves_the_workers_to_the_kernel():
     cpus = _worker_cpus({"GUNICORN_CPU_AFFINITY": "off"})
 
     assert cpus == [os.sched_getaffinity(0)] * 2
+
+
+class _HeldLicenseApi(http.server.ThreadingHTTPServer):
+    """A License API on loopback that holds every request until `release` is set."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _HeldRequest)
+        self.received: list[bytes] = []
+        self.arrived = threading.Semaphore(0)
+        self.release = threading.Event()
+
+
+class _HeldRequest(http.server.BaseHTTPRequestHandler):
+    server: _HeldLicenseApi
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.server.received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.arrived.release()
+        self.server.release.wait(30)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(LICENSE_BODY)))
+        self.end_headers()
+        self.wfile.write(LICENSE_BODY)
+
+
+def _upload(port: int, text: str, answers: list[tuple[int, bytes] | str]) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/requests",
+        data=text.encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answers.append((response.status, response.read()))
+    except OSError as error:
+        answers.append(repr(error))
+
+
+def test_a_stop_still_answers_the_uploads_under_way(tmp_path):
+    """A deploy or scale-in stops a server with SIGTERM while users wait on the License API:
+    their activations are made upstream, so they must get their license files."""
+    upstream = _HeldLicenseApi()
+    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
+    env = {
+        "DATABASE_URL": "",  # a SQLite file of its own, whatever database the suite runs on
+        "PORTAL_VAR_DIR": str(tmp_path),
+        "LICENSE_API_URL": f"http://127.0.0.1:{upstream.server_address[1]}/api/v4",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "4",
+    }
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+    subprocess.run(
+        migrate, cwd=BASE_DIR, env={**os.environ, **env}, check=True, capture_output=True
+    )
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server, port = _start_gunicorn(env, log)
+    answers: list[tuple[int, bytes] | str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(port):
+            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
+            time.sleep(0.1)
+        uploads = [
+            threading.Thread(target=_upload, args=(port, make_request_file(hardware_id=h), answers))
+            for h in ("stop-test-hwid-1", "stop-test-hwid-2")
+        ]
+        for upload in uploads:
+            upload.start()
+        for _ in uploads:
+            assert upstream.arrived.acquire(timeout=30), "an upload never reached the License API"
+
+        server.send_signal(signal.SIGTERM)
+        time.sleep(1)  # the server has stopped accepting, and waits for the two
+        assert server.poll() is None, "the server quit with uploads under way"
+        upstream.release.set()
+        for upload in uploads:
+            upload.join(60)
+        assert server.wait(30) == 0
+    finally:
+        upstream.release.set()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        upstream.shutdown()
+        upstream.server_close()
+
+    assert answers == [(200, base64.b64encode(LICENSE_BODY))] * 2, log_path.read_text()[-2000:]
+    assert len(upstream.received) == 2
+
+
+def test_a_stop_waits_longer_than_an_upload_can_take():
+    """An upload waits at most the License API's connect timeout twice (a refused connection is
+    tried once more), the send's (the connect timeout again) and the read timeout: a stop must
+    not cut one short."""
+    longest = 3 * settings.LICENSE_API_CONNECT_TIMEOUT + settings.LICENSE_API_READ_TIMEOUT
+
+    assert CONFIG["graceful_timeout"] > longest
