@@ -3,6 +3,9 @@
 #
 #   docker build -t offline-portal . && docker run -p 8000:8000 offline-portal
 #
+# Django's commands run with the server's settings through `manage`, e.g.
+#   docker exec -it CONTAINER manage createsuperuser
+#
 # Production: set DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, LICENSE_API_URL/KEY and
 # LICENSE_SHARED_KEY, SANDBOX_ENABLED=false, and DATABASE_URL for PostgreSQL (compose.yaml).
 FROM python:3.11-slim
@@ -25,7 +28,8 @@ COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput \
       --verbosity 0 \
  && python -m compileall -q offline_portal portal sandbox \
- && chmod 0755 docker/entrypoint.sh \
+ && chmod 0755 docker/entrypoint.sh docker/manage \
+ && ln -s /app/docker/manage /usr/local/bin/manage \
  && mkdir /data && chown portal:portal /data
 
 ENV HOST=0.0.0.0 \

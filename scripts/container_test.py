@@ -1,8 +1,10 @@
-"""`make container-test`: build the image, run it, relay two vectors through it, stop it.
+"""`make container-test`: build the image, run it, relay vectors through it, stop it.
 
 The container's own sandbox License API answers: an activation must come back as a license
-file, the matching deactivation as `{"result": "deactivated"}`. The container is removed
-whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
+file, the matching deactivation as `{"result": "deactivated"}`. An operator's command run
+with `docker exec ... manage` (a tenant made with upsert_tenant) must take effect in the
+server, its shared key sealed with the secrets key the container generated. The container is
+removed whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ ENGINE = os.environ.get("CONTAINER_ENGINE", "docker")
 IMAGE = os.environ.get("CONTAINER_IMAGE", "offline-portal")
 CONTAINER = f"offline-portal-test-{os.getpid()}"
 HEALTH_TIMEOUT_S = 90
+# The sandbox's demo credentials (sandbox/fixtures/demo.json), which the vectors are signed with.
+DEMO_API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
+DEMO_SHARED_KEY = "demo-shared-key-0123456789abcdef"
+TENANT_HOST = "offline.acme.test"
 
 
 class CheckFailed(Exception):
@@ -86,6 +92,7 @@ def run_checks(base_url: str) -> None:
     check_image_healthcheck()
     check_activation(base_url)
     check_deactivation(base_url)
+    check_operator_command(base_url)
 
 
 def wait_until_healthy(base_url: str) -> None:
@@ -155,6 +162,34 @@ def check_deactivation(base_url: str) -> None:
     passed("deactivation answered result=deactivated")
 
 
+def check_operator_command(base_url: str) -> None:
+    """A tenant made with `docker exec CONTAINER manage upsert_tenant` serves its host, and
+    relays with its own credentials, which the server reads with the generated secrets key."""
+    command = [
+        *("exec", "-i", CONTAINER, "manage", "upsert_tenant", TENANT_HOST),
+        *("--name", "Acme Offline", "--api-url", "http://127.0.0.1:8000/sandbox/api/v4"),
+        *("--api-key", DEMO_API_KEY, "--shared-key", "-"),
+    ]
+    made = subprocess.run(
+        [ENGINE, *command], input=DEMO_SHARED_KEY, capture_output=True, text=True, timeout=60
+    )
+    if made.returncode != 0:
+        raise CheckFailed(f"`manage upsert_tenant` failed: {made.stderr.strip()[-500:]}")
+    # The server rereads the tenants within PORTAL_TENANT_CACHE_SECONDS (2 s).
+    deadline = time.monotonic() + 15
+    while True:
+        status, _, page = http("GET", f"{base_url}/", host=TENANT_HOST)
+        if status == 200 and b"Acme Offline" in page:
+            break
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"{TENANT_HOST} answered {status} without the tenant's name")
+        time.sleep(0.5)
+    status, _, body = post_vector(base_url, "py_activate_key.req", host=TENANT_HOST)
+    if status != 200:
+        raise CheckFailed(f"activation on {TENANT_HOST} answered {status}: {body[:300]!r}")
+    passed(f"a tenant made with `{ENGINE} exec ... manage upsert_tenant` relays on its host")
+
+
 def stop_container() -> None:
     started = time.monotonic()
     subprocess.run([ENGINE, "stop", "-t", "20", CONTAINER], check=True, stdout=subprocess.DEVNULL)
@@ -165,14 +200,20 @@ def stop_container() -> None:
     passed(f"the container stopped on SIGTERM in {elapsed:.1f} s")
 
 
-def post_vector(base_url: str, name: str) -> tuple[int, dict[str, str], bytes]:
+def post_vector(
+    base_url: str, name: str, host: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     data = (VECTORS / name).read_bytes()
-    return http("POST", f"{base_url}/api/v1/requests", data)
+    return http("POST", f"{base_url}/api/v1/requests", data, host=host)
 
 
-def http(method: str, url: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def http(
+    method: str, url: str, data: bytes | None = None, host: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "text/plain")
+    if host:
+        request.add_header("Host", host)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), response.read()
