@@ -15,8 +15,18 @@ is_set() {  # NAME: set directly or through NAME_FILE (settings.py reads both)
   eval "[ -n \"\${$1:-}\" ] || [ -n \"\${$1_FILE:-}\" ]"
 }
 
+require_writable() {  # FOLDER WHAT: stop with a plain message unless this user can write there
+  if [ ! -w "$1" ]; then
+    echo "offline-portal: $1 is not writable by uid $(id -u), the user the portal runs as," \
+      "and $2 must be kept there. Use a named volume (-v portal-data:$1), or give the host" \
+      "folder to that user (chown $(id -u):$(id -g) FOLDER)." >&2
+    exit 1
+  fi
+}
+
 keep_generated() {  # NAME FILE: make a random value once, keep it in the volume, point NAME_FILE at it
   if [ ! -s "$2" ]; then
+    require_writable "$(dirname "$2")" "a generated secret key"
     tmp_file=$(mktemp "$2.XXXXXX")
     python -c 'import secrets; print(secrets.token_urlsafe(50))' > "$tmp_file"
     # A hard link never replaces an existing file: a replica that lost the race reads the
@@ -32,6 +42,9 @@ keep_generated() {  # NAME FILE: make a random value once, keep it in the volume
 # Replicas that do not share /data must be given the same values instead (compose.yaml does).
 is_set DJANGO_SECRET_KEY || keep_generated DJANGO_SECRET_KEY "$var_dir/django_secret_key"
 is_set PORTAL_SECRETS_KEY || keep_generated PORTAL_SECRETS_KEY "$var_dir/portal_secrets_key"
+
+# No DATABASE_URL: the SQLite database lives in the volume.
+is_set DATABASE_URL || require_writable "$var_dir" "the SQLite database"
 
 # The sandbox is on by default here (contract). Unless the operator points the default tenant
 # elsewhere, point it at the sandbox in this container, with the demo credentials that

@@ -3,8 +3,9 @@
 The container's own sandbox License API answers: an activation must come back as a license
 file, the matching deactivation as `{"result": "deactivated"}`. An operator's command run
 with `docker exec ... manage` (a tenant made with upsert_tenant) must take effect in the
-server, its shared key sealed with the secrets key the container generated. The container is
-removed whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
+server, its shared key sealed with the secrets key the container generated; a /data the
+portal's user cannot write must stop the start with a plain message. The container is removed
+whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -93,6 +95,7 @@ def run_checks(base_url: str) -> None:
     check_activation(base_url)
     check_deactivation(base_url)
     check_operator_command(base_url)
+    check_unwritable_volume()
 
 
 def wait_until_healthy(base_url: str) -> None:
@@ -188,6 +191,21 @@ def check_operator_command(base_url: str) -> None:
     if status != 200:
         raise CheckFailed(f"activation on {TENANT_HOST} answered {status}: {body[:300]!r}")
     passed(f"a tenant made with `{ENGINE} exec ... manage upsert_tenant` relays on its host")
+
+
+def check_unwritable_volume() -> None:
+    """A host folder the portal's user cannot write, mounted at /data: a plain message."""
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)
+        started = subprocess.run(
+            [ENGINE, "run", "--rm", "-v", f"{folder}:/data", IMAGE, "true"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    if started.returncode == 0 or "/data is not writable by uid" not in started.stderr:
+        raise CheckFailed(f"an unwritable /data was not explained: {started.stderr[-500:]!r}")
+    passed("an unwritable /data stops the start with a plain message")
 
 
 def stop_container() -> None:
