@@ -3,8 +3,9 @@
 Several replicas may start at once on one database. Each takes a lock first: on PostgreSQL a
 session advisory lock, on SQLite an flock on a file beside the database. The first replica
 migrates and seeds; the others wait, then find nothing left to do (both steps are
-idempotent), so no two migrations ever race. A database that is not answering yet (started
-beside the portal) is waited for, up to a minute, before the start fails with the reason.
+idempotent), so no two migrations ever race. A database server that is not answering yet
+(started beside the portal) is waited for, up to a minute, before the start fails with the
+reason.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def wait_for_database(settings_dict: dict, wait_s: float = DATABASE_WAIT_S) -> N
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
     django.setup()
-    wait_for_database(settings.DATABASES["default"])
+    database = settings.DATABASES["default"]
+    if "sqlite" not in database["ENGINE"]:  # a file, not a server that may still be starting
+        wait_for_database(database)
     with _database_lock():
         call_command("migrate", interactive=False, verbosity=1)
         if settings.SANDBOX_ENABLED:
