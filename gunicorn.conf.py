@@ -77,10 +77,34 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logger_class = "offline_portal.access_log.AccessLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+# A container may run with a read-only root filesystem (`docker run --read-only`): no /tmp, no
+# home folder to write. The workers' heartbeat files (empty; on disk a heartbeat can stall on
+# the disk too) and, with a read-only home, the control socket of `gunicornc` go to memory
+# (/dev/shm, which Linux and every container have) instead.
+_MEMORY_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+if _MEMORY_DIR:
+    worker_tmp_dir = _MEMORY_DIR
+    if not os.access(Path.home(), os.W_OK):
+        control_socket = f"{_MEMORY_DIR}/gunicorn-{os.getuid()}.ctl"
+
+
+def _temporary_folder() -> str | None:
+    """None (Python's own choice, /tmp) where one is writable, else /dev/shm."""
+    try:
+        tempfile.gettempdir()
+    except FileNotFoundError:  # none is: a read-only root filesystem without a tmpfs on /tmp
+        return _MEMORY_DIR
+    return None
+
+
 # Prometheus metrics (PORTAL_METRICS_ENABLED): the workers are separate processes, so each
 # writes its samples to files in one folder that /metrics adds up. A fresh folder per start.
-if os.environ.get("PORTAL_METRICS_ENABLED", "").strip().lower() in {"1", "true", "yes", "on"}:
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-metrics-"))
+# An operator's own folder is used as it is (on_starting clears it).
+_TRUE = {"1", "true", "yes", "on"}
+_metrics_on = os.environ.get("PORTAL_METRICS_ENABLED", "").strip().lower() in _TRUE
+if _metrics_on and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _folder = tempfile.mkdtemp(prefix="portal-metrics-", dir=_temporary_folder())
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _folder
 
 
 def pre_fork(server: Arbiter, worker: Worker) -> None:

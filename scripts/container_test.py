@@ -4,7 +4,8 @@ The container's own sandbox License API answers: an activation must come back as
 file, the matching deactivation as `{"result": "deactivated"}`. An operator's command run
 with `docker exec ... manage` (a tenant made with upsert_tenant) must take effect in the
 server, its shared key sealed with the secrets key the container generated; a /data the
-portal's user cannot write must stop the start with a plain message. The container is removed
+portal's user cannot write must stop the start with a plain message. The container runs with a
+read-only root filesystem and metrics on, and must log no error. The container is removed
 whatever happens. Standard library only; CONTAINER_ENGINE picks docker or podman.
 """
 
@@ -80,9 +81,14 @@ def find_free_port() -> int:
 
 
 def start_container(port: int) -> None:
+    """Hardened as an operator may run it: a read-only root filesystem (podman would mount a
+    tmpfs on /tmp by itself; docker does not), with metrics on."""
+    flags = ["--read-only", "-e", "PORTAL_METRICS_ENABLED=true"]
+    if Path(ENGINE).name == "podman":
+        flags.append("--read-only-tmpfs=false")
     publish = f"127.0.0.1:{port}:8000"
     subprocess.run(
-        [ENGINE, "run", "-d", "--name", CONTAINER, "-p", publish, IMAGE],
+        [ENGINE, "run", "-d", "--name", CONTAINER, *flags, "-p", publish, IMAGE],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -95,7 +101,9 @@ def run_checks(base_url: str) -> None:
     check_activation(base_url)
     check_deactivation(base_url)
     check_operator_command(base_url)
+    check_metrics(base_url)
     check_unwritable_volume()
+    check_no_errors_logged()
 
 
 def wait_until_healthy(base_url: str) -> None:
@@ -191,6 +199,22 @@ def check_operator_command(base_url: str) -> None:
     if status != 200:
         raise CheckFailed(f"activation on {TENANT_HOST} answered {status}: {body[:300]!r}")
     passed(f"a tenant made with `{ENGINE} exec ... manage upsert_tenant` relays on its host")
+
+
+def check_metrics(base_url: str) -> None:
+    status, _, body = http("GET", f"{base_url}/metrics")
+    if status != 200 or b'outcome="ok"' not in body:
+        raise CheckFailed(f"/metrics answered {status} without the relays: {body[:300]!r}")
+    passed("/metrics counts the relays (across the workers, on a read-only root filesystem)")
+
+
+def check_no_errors_logged() -> None:
+    shown = subprocess.run([ENGINE, "logs", CONTAINER], capture_output=True, text=True, timeout=60)
+    logs = shown.stdout + shown.stderr
+    errors = [line for line in logs.splitlines() if "[ERROR]" in line or '"ERROR"' in line]
+    if errors:
+        raise CheckFailed(f"the server logged errors: {errors[:3]}")
+    passed("the server logged no errors")
 
 
 def check_unwritable_volume() -> None:
