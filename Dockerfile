@@ -15,8 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# A writable home: gunicorn keeps its control socket (for gunicornc) in ~/.gunicorn.
-RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin portal
+# gunicorn keeps its control socket (for gunicornc) in the home folder, or in /dev/shm
+# where that is read-only (gunicorn.conf.py).
+RUN groupadd --system --gid 10001 portal \
+ && useradd --system --uid 10001 --gid 10001 --create-home --shell /usr/sbin/nologin portal
 
 WORKDIR /app
 COPY requirements.txt .
@@ -25,12 +27,14 @@ RUN pip install --no-cache-dir -r requirements.txt
 # The code stays root-owned: the portal user can read it, not change it.
 COPY . .
 # collectstatic only imports settings; the key exists for this one command and is not kept.
+# The portal's user owns /data; group 0 may write it too, for platforms that run images as an
+# arbitrary user in group 0 (OpenShift).
 RUN DJANGO_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput \
       --verbosity 0 \
  && python -m compileall -q offline_portal portal sandbox \
  && chmod 0755 docker/entrypoint.sh docker/manage \
  && ln -s /app/docker/manage /usr/local/bin/manage \
- && mkdir /data && chown portal:portal /data
+ && mkdir /data && chown 10001:0 /data && chmod 0770 /data
 
 ENV HOST=0.0.0.0 \
     PORT=8000 \
@@ -38,7 +42,8 @@ ENV HOST=0.0.0.0 \
     SANDBOX_ENABLED=true \
     DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1,[::1]
 VOLUME /data
-USER portal
+# Numeric, so that Kubernetes' runAsNonRoot can tell it is not root.
+USER 10001:10001
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
