@@ -84,7 +84,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 _MEMORY_DIR = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 if _MEMORY_DIR:
     worker_tmp_dir = _MEMORY_DIR
-    if not os.access(Path.home(), os.W_OK):
+    if not os.access(os.path.expanduser("~"), os.W_OK):  # no error without a home at all
         control_socket = f"{_MEMORY_DIR}/gunicorn-{os.getuid()}.ctl"
 
 
