@@ -156,8 +156,7 @@ def check_arbitrary_user() -> None:
             if status == 200:
                 break
             if time.monotonic() > deadline:
-                shown = subprocess.run([ENGINE, "logs", name], capture_output=True, text=True)
-                logs = shown.stdout + shown.stderr
+                logs = container_logs(name)
                 raise CheckFailed(f"as uid 54321 in group 0, no activation: {logs[-500:]}")
             time.sleep(0.5)
     finally:
@@ -241,8 +240,7 @@ def check_metrics(base_url: str) -> None:
 
 
 def check_no_errors_logged() -> None:
-    shown = subprocess.run([ENGINE, "logs", CONTAINER], capture_output=True, text=True, timeout=60)
-    logs = shown.stdout + shown.stderr
+    logs = container_logs(CONTAINER)
     errors = [line for line in logs.splitlines() if "[ERROR]" in line or '"ERROR"' in line]
     if errors:
         raise CheckFailed(f"the server logged errors: {errors[:3]}")
@@ -305,6 +303,12 @@ def engine_output(*args: str, check: bool = True) -> str:
         [ENGINE, *args], check=check, capture_output=True, text=True, timeout=60
     )
     return completed.stdout.strip()
+
+
+def container_logs(name: str) -> str:
+    """Both of the container's streams: the server logs to stderr, the access log to stdout."""
+    shown = subprocess.run([ENGINE, "logs", name], capture_output=True, text=True, timeout=60)
+    return shown.stdout + shown.stderr
 
 
 def print_logs() -> None:
