@@ -1,8 +1,10 @@
 """The License API client: the one module that imports httpx.
 
-One client per process (`UpstreamClient`, on httpx's connection-pooling transport), shared by
-a gthread worker's threads, each of which keeps its connections in a pool of its own (the
-serving model is chosen here and in gunicorn.conf.py; nothing else depends on it). Requests
+One client per process (`UpstreamClient`), shared by a gthread worker's threads, each of which
+keeps its connections of its own: to a License API it reaches directly, on the standard
+library's http.client behind httpx's transport interface (`DirectTransport`); through a proxy,
+on httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing else
+depends on it). Requests
 are signed per the protocol spec, section 2; the body is relayed byte for byte. Failures
 become `LicenseApiError`, carrying a status, a code and the upstream message.
 
@@ -16,9 +18,11 @@ import base64
 import functools
 import hashlib
 import hmac
+import http.client
 import json
 import math
 import re
+import select
 import ssl
 import threading
 import time
@@ -44,9 +48,15 @@ USER_AGENT = "OfflinePortal/0.1"
 # uvicorn) to 60 s or more (load balancers), and a request sent as the server closes fails
 # without a retry (it may have arrived): stay below the shortest.
 KEEPALIVE_EXPIRY_S = 4.0
+# A thread keeps at most this many idle connections (one per License API host it used in the
+# last few seconds; tenants mostly share one): at most 256 a worker of 64 threads.
+MAX_IDLE_PER_THREAD = 4
 MAX_DETAIL_CHARS = 500
 
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+# What h11 refuses in a header and http.client lets through (a line fold: "\n " or "\n\t").
+_UNSAFE_IN_HEADER = re.compile(rb"[\r\n\0]").search
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 _client: UpstreamClient | None = None
 _client_lock = threading.Lock()
@@ -102,20 +112,20 @@ class LicenseApiError(Exception):
 class UpstreamClient:
     """The process's connections to License APIs (every tenant's), pooled, with timeouts.
 
-    httpx's transport, without `httpx.Client` on top: the Client's work on each request
-    (merging a base URL, default headers and cookies, auth and redirect steps, keeping the
-    cookies a response sets) serves nothing here and cost about a quarter of a millisecond of
-    CPU an upload. Here no redirect is followed (it would replay an activation somewhere we
+    httpx's transport interface, without `httpx.Client` on top: the Client's work on each
+    request (merging a base URL, default headers and cookies, auth and redirect steps, keeping
+    the cookies a response sets) serves nothing here and cost about a quarter of a millisecond
+    of CPU an upload. Here no redirect is followed (it would replay an activation somewhere we
     were not told to), no cookie is kept (every tenant shares the client: one tenant's upstream
     cookie must never ride along on another's request), and proxies come from the environment
     as they do for httpx.Client and urllib (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), read
     when the client is built (a worker's first upload).
 
-    Each thread has a pool of its own (a transport per proxy), all on one TLS context. A
-    thread sends one request at a time, so its pool holds a connection or two, and reuses them
-    as a shared pool would. One shared pool costs more: httpcore walks all its connections
-    (up to one per thread) twice a request, under a lock, and at 64 concurrent uploads that
-    was 8% of a worker's CPU (py-spy, GIL-held samples, `make bench`); per thread, 1.5%.
+    Each thread has connections of its own (a transport per proxy), all on one TLS context. A
+    thread sends one request at a time, so it needs a connection or two, and reuses them as a
+    shared pool would. One shared pool costs more: httpcore walks all its connections (up to
+    one per thread) twice a request, under a lock, and at 64 concurrent uploads that was 8% of
+    a worker's CPU (py-spy, GIL-held samples, `make bench`); per thread, 1.5%.
     """
 
     def __init__(self, *, timeout: httpx.Timeout, transport: httpx.BaseTransport | None = None):
@@ -172,23 +182,182 @@ class UpstreamClient:
             routes[route] = transport
         return transport
 
-    def _new_transport(self, proxy: str | None) -> httpx.HTTPTransport:
+    def _new_transport(self, proxy: str | None) -> httpx.BaseTransport:
         with self._lock:
             if self._ssl_context is None:  # loading the CA certificates takes milliseconds
                 self._ssl_context = httpx.create_ssl_context()
-            transport = httpx.HTTPTransport(
-                verify=self._ssl_context,
-                proxy=proxy,
-                # A thread keeps at most 4 idle connections (one per License API host it used
-                # in the last few seconds; tenants mostly share one): at most 256 a worker.
-                limits=httpx.Limits(
-                    max_connections=100,
-                    max_keepalive_connections=4,
-                    keepalive_expiry=KEEPALIVE_EXPIRY_S,
-                ),
-            )
+            transport: httpx.BaseTransport
+            if proxy is None:
+                transport = DirectTransport(self._ssl_context)
+            else:
+                transport = httpx.HTTPTransport(
+                    verify=self._ssl_context,
+                    proxy=proxy,
+                    limits=httpx.Limits(
+                        max_connections=100,
+                        max_keepalive_connections=MAX_IDLE_PER_THREAD,
+                        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+                    ),
+                )
             self._transports.append(transport)
         return transport
+
+
+_Origin = tuple[str, str, int]  # scheme, host (IDNA-encoded), port
+
+
+class DirectTransport(httpx.BaseTransport):
+    """One thread's keep-alive connections straight to License APIs: the standard library's
+    http.client (as under urllib3 and requests) behind httpx's transport interface.
+
+    A thread sends one request at a time, on connections no other thread uses, so they need
+    little managing. httpcore's pool does more (locks, bookkeeping for many requests at once,
+    h11's state machine), and in `make bench` that cost 0.17 ms of CPU an upload at 64
+    concurrent and about 0.7 ms of the p50 at 4 (README, Performance). What matters is kept:
+    the certificate and host name checked by the shared TLS context; httpx's timeouts for
+    connecting, sending and reading; no request sent on a connection idle longer than
+    KEEPALIVE_EXPIRY_S or one the server has closed; at most MAX_IDLE_PER_THREAD kept; and
+    httpx's exceptions, with httpx.ConnectError only when not a byte of the request was sent.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        self._ssl_context = ssl_context
+        self._idle: list[tuple[_Origin, http.client.HTTPConnection, float]] = []  # oldest first
+        self._lock = threading.Lock()  # close() comes from another thread
+        self._closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(
+                "Request URL is missing an 'http://' or 'https://' protocol."
+            )
+        timeouts = request.extensions.get("timeout", {})
+        port = url.port or (443 if url.scheme == "https" else 80)
+        origin = (url.scheme, url.raw_host.decode("ascii"), port)
+        connection = self._idle_connection(origin) or self._connect(origin, timeouts.get("connect"))
+        try:
+            response, body = _exchange(connection, request, timeouts)
+        except BaseException:
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        else:
+            self._keep(origin, connection)
+        return httpx.Response(
+            response.status,
+            # Exactly the bytes received: http.client decodes header lines as Latin-1.
+            headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.getheaders()],
+            stream=httpx.ByteStream(body),
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": response.reason.encode("latin-1", "replace"),
+            },
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for _origin, connection, _since in idle:
+            connection.close()
+
+    def _idle_connection(self, origin: _Origin) -> http.client.HTTPConnection | None:
+        """The most recently used connection to `origin` fit to carry a request, or None.
+        Connections idle too long, and one found closed by the server, are closed."""
+        while True:
+            expired_before = time.monotonic() - KEEPALIVE_EXPIRY_S
+            found, stale = None, []
+            with self._lock:
+                for index in range(len(self._idle) - 1, -1, -1):
+                    idle_origin, connection, since = self._idle[index]
+                    if since < expired_before:
+                        stale.append(self._idle.pop(index)[1])
+                    elif found is None and idle_origin == origin:
+                        found = self._idle.pop(index)[1]
+            for connection in stale:
+                connection.close()
+            if found is None or not _has_input(found):
+                return found
+            found.close()
+
+    def _keep(self, origin: _Origin, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if self._closed:
+                surplus = [connection]
+            else:
+                self._idle.append((origin, connection, time.monotonic()))
+                surplus = [self._idle.pop(0)[1]] if len(self._idle) > MAX_IDLE_PER_THREAD else []
+        for extra in surplus:
+            extra.close()
+
+    def _connect(self, origin: _Origin, timeout: float | None) -> http.client.HTTPConnection:
+        scheme, host, port = origin
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=self._ssl_context
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            connection.connect()  # TCP, then TLS: the certificate and host name are checked
+        except TimeoutError:
+            connection.close()
+            raise httpx.ConnectTimeout("timed out") from None
+        except OSError as exc:  # refused, unreachable, unknown name, certificate refused
+            connection.close()
+            raise httpx.ConnectError(str(exc)) from None
+        return connection
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    request: httpx.Request,
+    timeouts: dict[str, float | None],
+) -> tuple[http.client.HTTPResponse, bytes]:
+    """Send `request` and read the whole answer, with httpx's timeouts and exceptions."""
+    connection.sock.settimeout(timeouts.get("write"))
+    try:
+        # httpx.Request carries its own Host and Content-Length headers.
+        connection.putrequest(
+            request.method,
+            request.url.raw_path.decode("ascii"),
+            skip_host=True,
+            skip_accept_encoding=True,
+        )
+        for name, value in request.headers.raw:
+            if _UNSAFE_IN_HEADER(name) or _UNSAFE_IN_HEADER(value):
+                raise ValueError
+            connection.putheader(name, value)
+        connection.endheaders(request.content)
+    except ValueError:  # http.client's own message quotes the header: it may be the signature
+        raise httpx.LocalProtocolError("Illegal header name or value") from None
+    except TimeoutError:
+        raise httpx.WriteTimeout("timed out") from None
+    except OSError as exc:
+        raise httpx.WriteError(str(exc)) from None
+    connection.sock.settimeout(timeouts.get("read"))
+    try:
+        response = connection.getresponse()
+        return response, response.read()
+    except TimeoutError:
+        raise httpx.ReadTimeout("timed out") from None
+    except http.client.RemoteDisconnected:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from None
+    except http.client.HTTPException as exc:  # a malformed answer, or one cut short
+        raise httpx.RemoteProtocolError(type(exc).__name__) from None
+    except OSError as exc:
+        raise httpx.ReadError(str(exc)) from None
+
+
+def _has_input(connection: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection has something to read: the server closed it (or sent what
+    nobody asked for), so it must not carry a request."""
+    poller = select.poll()
+    poller.register(connection.sock, _READABLE)
+    return bool(poller.poll(0))
 
 
 @functools.lru_cache(maxsize=256)

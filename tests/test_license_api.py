@@ -1,7 +1,7 @@
 """The License API client: signing, relaying, error mapping, retry and the shared client.
 
 HTTP is faked at the client's transport (`httpx.MockTransport`); the few tests that need a
-real socket use loopback only: a closed port, or a listening socket that never answers.
+real socket use loopback only.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -590,21 +591,28 @@ def test_post_request_errors_never_reveal_secrets(
 
 
 @pytest.mark.usefixtures("no_proxy")
-def test_post_request_never_quotes_an_illegal_header(silent_port: int) -> None:
-    # h11 refuses the header and quotes it whole, signature included.
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{silent_port}/api/v4",
-        api_key="key\nX-Injected: 1",
-        shared_key=SHARED_KEY,
-    )
+@pytest.mark.parametrize(
+    "api_key",
+    [
+        pytest.param("key\nX-Injected: 1", id="new line"),
+        pytest.param("key\r\nX-Injected: 1", id="CRLF"),
+        # A folded line, which http.client would send: the server may read a header of its own.
+        pytest.param("key\n X-Injected: 1", id="folded line"),
+    ],
+)
+def test_post_request_never_sends_nor_quotes_an_illegal_header(api_key: str) -> None:
+    # The error must not quote the header: it is the signed Authorization header.
+    with _ScriptedApi((OK_KEEP_ALIVE, True)) as api:
+        credentials = Credentials(api_url=api.url, api_key=api_key, shared_key=SHARED_KEY)
 
-    error = post_failing(credentials)
+        error = post_failing(credentials)
 
     assert (error.status, error.code, error.message) == (
         502,
         "service_unreachable",
         "LocalProtocolError",
     )
+    assert api.requests == 0
 
 
 def test_get_client_returns_one_shared_client() -> None:
@@ -800,8 +808,9 @@ def test_each_thread_reuses_its_connection_and_close_ends_them_all(counting_api)
 
 
 @pytest.fixture
-def untrusted_tls_port(tmp_path) -> Iterator[int]:
-    """An HTTPS server on loopback whose certificate no authority signed."""
+def loopback_certificate(tmp_path) -> Path:
+    """A folder with cert.pem and key.pem: a certificate for 127.0.0.1 that no authority
+    signed (its own)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
@@ -827,8 +836,19 @@ def untrusted_tls_port(tmp_path) -> Iterator[int]:
             serialization.NoEncryption(),
         )
     )
+    return tmp_path
+
+
+def _server_tls(certificate: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    return context
+
+
+@pytest.fixture
+def untrusted_tls_port(loopback_certificate: Path) -> Iterator[int]:
+    """An HTTPS server on loopback whose certificate no authority signed."""
+    context = _server_tls(loopback_certificate)
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -895,3 +915,155 @@ def test_a_thread_keeps_at_most_four_idle_connections() -> None:
 
         assert counts["requests"] == 6
         assert counts["opened"] == 6  # the first API's connection, the oldest, was let go
+
+
+class _ScriptedApi:
+    """A License API on loopback that answers each request with the next scripted bytes, then
+    keeps the connection open or closes it, and counts connections and requests."""
+
+    def __init__(self, *answers: tuple[bytes, bool], tls: ssl.SSLContext | None = None) -> None:
+        self.answers = list(answers)  # (bytes to send, close the connection after)
+        self.tls = tls
+        self.connections = 0
+        self.requests = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.1)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.getsockname()[1]}/api/v4"
+
+    def __enter__(self) -> _ScriptedApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self) -> None:
+        while not self._done.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            with connection, contextlib.suppress(OSError):
+                if self.tls:
+                    connection = self.tls.wrap_socket(connection, server_side=True)
+                self._answer_until_closed(connection)
+
+    def _answer_until_closed(self, connection: socket.socket) -> None:
+        connection.settimeout(5)
+        buffered = b""
+        while self.answers:
+            while b"\r\n\r\n" not in buffered:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return
+                buffered += chunk
+            head, buffered = buffered.split(b"\r\n\r\n", 1)
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
+            while len(buffered) < length:
+                buffered += connection.recv(65536)
+            buffered = buffered[length:]
+            self.requests += 1
+            answer, close = self.answers.pop(0)
+            connection.sendall(answer)
+            if close:
+                return
+
+
+def _scripted_credentials(api: _ScriptedApi) -> Credentials:
+    return Credentials(api_url=api.url, api_key=API_KEY, shared_key=SHARED_KEY)
+
+
+OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_connection_the_server_closed_while_idle_is_not_used_again() -> None:
+    """Servers close idle connections without a word (a restart, a shorter idle timeout than
+    ours): the next upload must go out on a new connection, not fail on the dead one."""
+    with _ScriptedApi((OK_KEEP_ALIVE, True), (OK_KEEP_ALIVE, True)) as api:
+        first = post(_scripted_credentials(api))
+        time.sleep(0.1)  # the server's close reaches the idle connection
+        second = post(_scripted_credentials(api))
+
+    assert (first.body, second.body) == (b"{}", b"{}")
+    assert (api.requests, api.connections) == (2, 2)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_answer_that_says_close_ends_its_connection() -> None:
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
+    with _ScriptedApi((closing, False), (OK_KEEP_ALIVE, False)) as api:
+        post(_scripted_credentials(api))
+        post(_scripted_credentials(api))
+
+    assert (api.requests, api.connections) == (2, 2)
+
+
+@pytest.mark.usefixtures("no_proxy")
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"", id="closed without an answer"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", id="cut short"),
+        pytest.param(b"not HTTP at all\r\n\r\n", id="not HTTP"),
+    ],
+)
+def test_a_broken_answer_is_unreachable_and_never_retried(answer: bytes) -> None:
+    """The request arrived, so the activation may have been made: sending it again could take
+    a second seat."""
+    with _ScriptedApi((answer, True), (OK_KEEP_ALIVE, True)) as api:
+        error = post_failing(_scripted_credentials(api))
+
+    assert (error.status, error.code) == (502, "service_unreachable")
+    assert api.requests == 1
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_answer_is_read_as_sent_latin_1_headers_and_reason_included() -> None:
+    throttled = (
+        b"HTTP/1.1 429 Slow Down Please\r\nRetry-After: 7\r\nX-Note: caf\xe9\r\n"
+        b"Content-Length: 2\r\n\r\n{}"
+    )
+    with _ScriptedApi((throttled, False)) as api:
+        error = post_failing(_scripted_credentials(api))
+
+    assert (error.status, error.code, error.retry_after) == (429, "rate_limited", 7)
+    assert error.message == "Slow Down Please"
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_https_license_api_is_checked_then_kept_alive(
+    loopback_certificate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator whose License API has a private authority's certificate names it in
+    SSL_CERT_FILE; the connection is then checked once and reused."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate / "cert.pem"))
+    tls = _server_tls(loopback_certificate)
+    with _ScriptedApi((OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False), tls=tls) as api:
+        first = post(_scripted_credentials(api))
+        second = post(_scripted_credentials(api))
+
+    assert (first.body, second.body) == (b"{}", b"{}")
+    assert (api.requests, api.connections) == (2, 1)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_https_license_api_under_another_name_is_refused(
+    loopback_certificate: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate / "cert.pem"))
+    tls = _server_tls(loopback_certificate)
+    with _ScriptedApi((OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False), tls=tls) as api:
+        api_url = api.url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1
+
+        error = post_failing(Credentials(api_url=api_url, api_key=API_KEY, shared_key=SHARED_KEY))
+
+    assert (error.status, error.code) == (502, "service_unreachable")
+    assert "certificate verify failed" in error.message
+    assert api.requests == 0
