@@ -498,8 +498,11 @@ def main() -> int:
         parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
     print(describe_machine(), flush=True)
     keep = os.environ.get("BENCH_KEEP_DIR")  # keep the databases and logs there, to look into
+    if keep and Path(keep).exists() and any(Path(keep).iterdir()):
+        # Each run starts from a fresh database, and its logs must not mix with another's.
+        parser.error(f"BENCH_KEEP_DIR {keep} is not empty: name a new or empty folder")
     if keep:
-        Path(keep).mkdir(parents=True)
+        Path(keep).mkdir(parents=True, exist_ok=True)
     with contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory() as workdir:
         # Production settings serve static files from the manifest that collectstatic writes.
         env = _portal_env(Path(workdir), 0, api_url="http://127.0.0.1:1/api/v4", sandbox=False)
