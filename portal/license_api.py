@@ -301,6 +301,7 @@ class DirectTransport(httpx.BaseTransport):
             )
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        connection.response_class = _FinalResponse
         try:
             connection.connect()  # TCP, then TLS: the certificate and host name are checked
         except TimeoutError:
@@ -310,6 +311,18 @@ class DirectTransport(httpx.BaseTransport):
             connection.close()
             raise httpx.ConnectError(str(exc)) from None
         return connection
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """The final answer: http.client skips an interim 100 Continue only, and would take any
+    other interim answer (102 Processing, 103 Early Hints from a CDN) for the answer itself,
+    leaving the real one unread. h11 skipped them all, and so does this."""
+
+    def begin(self) -> None:
+        super().begin()
+        while 100 <= self.status < 200 and self.status != 101:
+            self.headers = None  # begin() reads the next answer's head from the same stream
+            super().begin()
 
 
 def _exchange(

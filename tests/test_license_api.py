@@ -1067,3 +1067,16 @@ def test_an_https_license_api_under_another_name_is_refused(
     assert (error.status, error.code) == (502, "service_unreachable")
     assert "certificate verify failed" in error.message
     assert api.requests == 0
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
+    """A CDN in front of the License API may send 103 Early Hints before the answer."""
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n"
+    processing = b"HTTP/1.1 102 Processing\r\n\r\n"
+    with _ScriptedApi((hints + processing + OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False)) as api:
+        first = post(_scripted_credentials(api))
+        second = post(_scripted_credentials(api))
+
+    assert (first.body, second.body) == (b"{}", b"{}")
+    assert (api.requests, api.connections) == (2, 1)
