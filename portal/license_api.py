@@ -213,7 +213,7 @@ class DirectTransport(httpx.BaseTransport):
     A thread sends one request at a time, on connections no other thread uses, so they need
     little managing. httpcore's pool does more (locks, bookkeeping for many requests at once,
     h11's state machine), and in `make bench` that cost 0.17 ms of CPU an upload at 64
-    concurrent and about 0.7 ms of the p50 at 4 (README, Performance). What matters is kept:
+    concurrent and 0.6-1.1 ms of the p50 at 4 (README, Performance). What matters is kept:
     the certificate and host name checked by the shared TLS context; httpx's timeouts for
     connecting, sending and reading; no request sent on a connection idle longer than
     KEEPALIVE_EXPIRY_S or one the server has closed; at most MAX_IDLE_PER_THREAD kept; and
