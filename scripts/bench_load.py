@@ -190,8 +190,10 @@ async def _virtual_user(
             request = _form_post(port, text, token, cookie)
         started = time.perf_counter()
         try:
-            upload = _upload(connection, door, request, scenario, port, cookie)
-            ok, error = await asyncio.wait_for(upload, REQUEST_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: wait_for runs the upload in a task of its own,
+            # which costs the load generator a loop turn and a task on every upload.
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                ok, error = await _upload(connection, door, request, scenario, port, cookie)
         except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError) as exc:
             connection.close()
             ok, error = False, type(exc).__name__
