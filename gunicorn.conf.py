@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from gunicorn.arbiter import Arbiter
     from gunicorn.workers.base import Worker
 
 # The serving model lives here and in portal/license_api.py: gthread workers, each sharing one
-# pooled httpx transport (UpstreamClient), so a worker's threads serve while others wait on
-# the License API.
+# License API client (UpstreamClient) whose threads keep their own connections, so a worker's
+# threads serve while others wait on the License API.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
@@ -118,6 +121,28 @@ def post_fork(server: Arbiter, worker: Worker) -> None:
     cpu = getattr(worker, "cpu", None)
     if cpu is not None:  # before the worker starts its threads: they inherit it
         os.sched_setaffinity(0, {cpu})
+
+
+def post_worker_init(worker: Worker) -> None:
+    """A worker quits once, whatever number of quit signals it gets.
+
+    Ctrl-C in a terminal sends SIGINT to the whole process group: a worker gets it, and a
+    moment later the SIGQUIT the master sends on its own SIGINT. The gthread worker's quit
+    shuts its thread pool down under a lock that is not reentrant, and a second quit run inside
+    the first (signal handlers run between any two bytecodes) waited for that lock forever,
+    until the master killed the worker after graceful_timeout: `make run` took 50 s to stop
+    (and see cpython#121649)."""
+    quit_now = worker.handle_quit
+    quitting = False
+
+    def quit_once(sig: int, frame: FrameType | None) -> None:
+        nonlocal quitting
+        if not quitting:
+            quitting = True
+            quit_now(sig, frame)
+
+    signal.signal(signal.SIGQUIT, quit_once)
+    signal.signal(signal.SIGINT, quit_once)
 
 
 def least_used_cpu(cpus: list[int], taken: list[int | None]) -> int:

@@ -138,8 +138,11 @@ def test_an_operators_own_access_log_format_is_gunicorns_to_fill(tmp_path):
     assert line == '203.0.113.7 "Mozilla/5.0 (X11)" 5EE4D106 200\n'
 
 
-def _start_gunicorn(env: dict[str, str], log: int | None = subprocess.DEVNULL):
-    """gunicorn with the repo's config on a free port: (process, port)."""
+def _start_gunicorn(
+    env: dict[str, str], log: int | None = subprocess.DEVNULL, *, own_group: bool = False
+):
+    """gunicorn with the repo's config on a free port: (process, port); `own_group` starts it
+    in a process group of its own, as a shell starts a command."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -150,6 +153,7 @@ def _start_gunicorn(env: dict[str, str], log: int | None = subprocess.DEVNULL):
         env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
+        process_group=0 if own_group else None,
     )
     return server, port
 
@@ -332,3 +336,44 @@ def test_a_stop_waits_longer_than_an_upload_can_take():
     longest = 3 * settings.LICENSE_API_CONNECT_TIMEOUT + settings.LICENSE_API_READ_TIMEOUT
 
     assert CONFIG["graceful_timeout"] > longest
+
+
+def test_a_quit_signal_during_the_first_quit_is_ignored():
+    """Ctrl-C: a worker gets the terminal's SIGINT, then the master's SIGQUIT while the first
+    is still being handled. Handled twice, the thread pool's shutdown waited on its own lock
+    until the master killed the worker 50 s later."""
+    quits = []
+
+    class Worker:
+        def handle_quit(self, sig, frame):
+            quits.append(sig)
+            signal.getsignal(signal.SIGQUIT)(signal.SIGQUIT, None)  # the master's, meanwhile
+
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        CONFIG["post_worker_init"](Worker())
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+    assert quits == [signal.SIGINT]
+
+
+def test_ctrl_c_stops_the_server_at_once():
+    """`make run` in a terminal: Ctrl-C sends SIGINT to gunicorn's whole process group."""
+    server, port = _start_gunicorn({"WEB_CONCURRENCY": "2"}, own_group=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(server.pid)) < 2 or not _answers(port):
+            assert time.monotonic() < deadline, "gunicorn did not start two workers within 30 s"
+            time.sleep(0.1)
+        time.sleep(1)  # both workers past post_worker_init
+
+        os.killpg(server.pid, signal.SIGINT)
+
+        assert server.wait(10) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
