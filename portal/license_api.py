@@ -1,12 +1,12 @@
 """The License API client: the one module that imports httpx.
 
 One client per process (`UpstreamClient`), shared by a gthread worker's threads, each of which
-keeps its connections of its own: to a License API it reaches directly, on the standard
-library's http.client behind httpx's transport interface (`DirectTransport`); through a proxy,
-on httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing else
-depends on it). Requests
-are signed per the protocol spec, section 2; the body is relayed byte for byte. Failures
-become `LicenseApiError`, carrying a status, a code and the upstream message.
+keeps its connections of its own: to a License API it reaches directly, on sockets carrying
+HTTP/1.1 (portal/http11.py) behind httpx's transport interface (`DirectTransport`); through a
+proxy, on httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing
+else depends on it). Requests are signed per the protocol spec, section 2; the body is relayed
+byte for byte. Failures become `LicenseApiError`, carrying a status, a code and the upstream
+message.
 
 Nothing here logs: the service layer does, and this module handles secrets (the shared key,
 the signed Authorization header, request bodies that may hold an end user's password).
@@ -18,11 +18,11 @@ import base64
 import functools
 import hashlib
 import hmac
-import http.client
 import json
 import math
 import re
 import select
+import socket
 import ssl
 import threading
 import time
@@ -35,6 +35,8 @@ from typing import Literal
 import httpx
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
+
+from portal import http11
 
 Endpoint = Literal[
     "activate_offline",
@@ -54,8 +56,6 @@ MAX_IDLE_PER_THREAD = 4
 MAX_DETAIL_CHARS = 500
 
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
-# What h11 refuses in a header and http.client lets through (a line fold: "\n " or "\n\t").
-_UNSAFE_IN_HEADER = re.compile(rb"[\r\n\0]").search
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP
 
 _client: UpstreamClient | None = None
@@ -207,14 +207,14 @@ _Origin = tuple[str, str, int]  # scheme, host (IDNA-encoded), port
 
 
 class DirectTransport(httpx.BaseTransport):
-    """One thread's keep-alive connections straight to License APIs: the standard library's
-    http.client (as under urllib3 and requests) behind httpx's transport interface.
+    """One thread's keep-alive connections straight to License APIs: sockets carrying HTTP/1.1
+    (portal/http11.py) behind httpx's transport interface.
 
     A thread sends one request at a time, on connections no other thread uses, so they need
     little managing. httpcore's pool does more (locks, bookkeeping for many requests at once,
-    h11's state machine), and in `make bench` that cost 0.17 ms of CPU an upload at 64
-    concurrent and 0.6-1.1 ms of the p50 at 4 (README, Performance). What matters is kept:
-    the certificate and host name checked by the shared TLS context; httpx's timeouts for
+    h11's state machine), and so does http.client (a buffered file and the email package's
+    parser for every answer's head): README, Performance. What matters is kept: the
+    certificate and host name checked by the shared TLS context; httpx's timeouts for
     connecting, sending and reading; no request sent on a connection idle longer than
     KEEPALIVE_EXPIRY_S or one the server has closed; at most MAX_IDLE_PER_THREAD kept; and
     httpx's exceptions, with httpx.ConnectError only when not a byte of the request was sent.
@@ -222,7 +222,7 @@ class DirectTransport(httpx.BaseTransport):
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
         self._ssl_context = ssl_context
-        self._idle: list[tuple[_Origin, http.client.HTTPConnection, float]] = []  # oldest first
+        self._idle: list[tuple[_Origin, socket.socket, float]] = []  # oldest first
         self._lock = threading.Lock()  # close() comes from another thread
         self._closed = False
 
@@ -235,35 +235,31 @@ class DirectTransport(httpx.BaseTransport):
         timeouts = request.extensions.get("timeout", {})
         port = url.port or (443 if url.scheme == "https" else 80)
         origin = (url.scheme, url.raw_host.decode("ascii"), port)
-        connection = self._idle_connection(origin) or self._connect(origin, timeouts.get("connect"))
+        sock = self._idle_connection(origin) or self._connect(origin, timeouts.get("connect"))
         try:
-            response, body = _exchange(connection, request, timeouts)
+            answer = _exchange(sock, request, timeouts)
         except BaseException:
-            connection.close()
+            sock.close()
             raise
-        if response.will_close:
-            connection.close()
+        if answer.keep_alive:
+            self._keep(origin, sock)
         else:
-            self._keep(origin, connection)
+            sock.close()
         return httpx.Response(
-            response.status,
-            # Exactly the bytes received: http.client decodes header lines as Latin-1.
-            headers=[(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.getheaders()],
-            stream=httpx.ByteStream(body),
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": response.reason.encode("latin-1", "replace"),
-            },
+            answer.status,
+            headers=answer.headers,  # exactly the bytes received
+            stream=httpx.ByteStream(answer.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
         )
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        for _origin, connection, _since in idle:
-            connection.close()
+        for _origin, sock, _since in idle:
+            sock.close()
 
-    def _idle_connection(self, origin: _Origin) -> http.client.HTTPConnection | None:
+    def _idle_connection(self, origin: _Origin) -> socket.socket | None:
         """The most recently used connection to `origin` fit to carry a request, or None.
         Connections idle too long, and one found closed by the server, are closed."""
         while True:
@@ -271,105 +267,97 @@ class DirectTransport(httpx.BaseTransport):
             found, stale = None, []
             with self._lock:
                 for index in range(len(self._idle) - 1, -1, -1):
-                    idle_origin, connection, since = self._idle[index]
+                    idle_origin, sock, since = self._idle[index]
                     if since < expired_before:
                         stale.append(self._idle.pop(index)[1])
                     elif found is None and idle_origin == origin:
                         found = self._idle.pop(index)[1]
-            for connection in stale:
-                connection.close()
+            for sock in stale:
+                sock.close()
             if found is None or not _has_input(found):
                 return found
             found.close()
 
-    def _keep(self, origin: _Origin, connection: http.client.HTTPConnection) -> None:
+    def _keep(self, origin: _Origin, sock: socket.socket) -> None:
         with self._lock:
             if self._closed:
-                surplus = [connection]
+                surplus = [sock]
             else:
-                self._idle.append((origin, connection, time.monotonic()))
+                self._idle.append((origin, sock, time.monotonic()))
                 surplus = [self._idle.pop(0)[1]] if len(self._idle) > MAX_IDLE_PER_THREAD else []
         for extra in surplus:
             extra.close()
 
-    def _connect(self, origin: _Origin, timeout: float | None) -> http.client.HTTPConnection:
+    def _connect(self, origin: _Origin, timeout: float | None) -> socket.socket:
         scheme, host, port = origin
-        connection: http.client.HTTPConnection
-        if scheme == "https":
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=timeout, context=self._ssl_context
-            )
-        else:
-            connection = http.client.HTTPConnection(host, port, timeout=timeout)
-        connection.response_class = _FinalResponse
         try:
-            connection.connect()  # TCP, then TLS: the certificate and host name are checked
+            sock = socket.create_connection((host, port), timeout)
         except TimeoutError:
-            connection.close()
             raise httpx.ConnectTimeout("timed out") from None
-        except OSError as exc:  # refused, unreachable, unknown name, certificate refused
-            connection.close()
+        except OSError as exc:  # refused, unreachable, unknown name
             raise httpx.ConnectError(str(exc)) from None
-        return connection
-
-
-class _FinalResponse(http.client.HTTPResponse):
-    """The final answer: http.client skips an interim 100 Continue only, and would take any
-    other interim answer (102 Processing, 103 Early Hints from a CDN) for the answer itself,
-    leaving the real one unread. h11 skipped them all, and so does this."""
-
-    def begin(self) -> None:
-        super().begin()
-        while 100 <= self.status < 200 and self.status != 101:
-            self.headers = None  # begin() reads the next answer's head from the same stream
-            super().begin()
+        try:
+            # The request goes out in one write: nothing to gain from waiting to fill a packet.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":  # the certificate and host name are checked here
+                sock = self._ssl_context.wrap_socket(sock, server_hostname=host)
+        except TimeoutError:
+            sock.close()
+            raise httpx.ConnectTimeout("timed out") from None
+        except OSError as exc:  # the TLS handshake failed, or the certificate was refused
+            sock.close()
+            raise httpx.ConnectError(str(exc)) from None
+        return sock
 
 
 def _exchange(
-    connection: http.client.HTTPConnection,
-    request: httpx.Request,
-    timeouts: dict[str, float | None],
-) -> tuple[http.client.HTTPResponse, bytes]:
+    sock: socket.socket, request: httpx.Request, timeouts: dict[str, float | None]
+) -> http11.Answer:
     """Send `request` and read the whole answer, with httpx's timeouts and exceptions."""
-    connection.sock.settimeout(timeouts.get("write"))
     try:
         # httpx.Request carries its own Host and Content-Length headers.
-        connection.putrequest(
-            request.method,
-            request.url.raw_path.decode("ascii"),
-            skip_host=True,
-            skip_accept_encoding=True,
+        data = http11.encode_request(
+            request.method.encode("ascii"),
+            request.url.raw_path,
+            request.headers.raw,
+            request.content,
         )
-        for name, value in request.headers.raw:
-            if _UNSAFE_IN_HEADER(name) or _UNSAFE_IN_HEADER(value):
-                raise ValueError
-            connection.putheader(name, value)
-        connection.endheaders(request.content)
-    except ValueError:  # http.client's own message quotes the header: it may be the signature
+    except ValueError:  # quoting nothing: the header may be the signature
         raise httpx.LocalProtocolError("Illegal header name or value") from None
+    try:
+        # An idle connection's send buffer is empty and takes a whole request at once, so the
+        # write timeout is only set when part of it has to wait (each setting is a system call).
+        sent = sock.send(data)
+        if sent < len(data):
+            _set_timeout(sock, timeouts.get("write"))
+            sock.sendall(memoryview(data)[sent:])
     except TimeoutError:
         raise httpx.WriteTimeout("timed out") from None
     except OSError as exc:
         raise httpx.WriteError(str(exc)) from None
-    connection.sock.settimeout(timeouts.get("read"))
     try:
-        response = connection.getresponse()
-        return response, response.read()
+        _set_timeout(sock, timeouts.get("read"))
+        return http11.read_answer(sock)
     except TimeoutError:
         raise httpx.ReadTimeout("timed out") from None
-    except http.client.RemoteDisconnected:
-        raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from None
-    except http.client.HTTPException as exc:  # a malformed answer, or one cut short
-        raise httpx.RemoteProtocolError(type(exc).__name__) from None
+    except http11.Disconnected as exc:
+        raise httpx.RemoteProtocolError(str(exc)) from None
+    except http11.ProtocolError as exc:  # a malformed answer, one cut short, or too large
+        raise httpx.RemoteProtocolError(str(exc)) from None
     except OSError as exc:
         raise httpx.ReadError(str(exc)) from None
 
 
-def _has_input(connection: http.client.HTTPConnection) -> bool:
+def _set_timeout(sock: socket.socket, seconds: float | None) -> None:
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
+
+
+def _has_input(sock: socket.socket) -> bool:
     """Whether an idle connection has something to read: the server closed it (or sent what
     nobody asked for), so it must not carry a request."""
     poller = select.poll()
-    poller.register(connection.sock, _READABLE)
+    poller.register(sock, _READABLE)
     return bool(poller.poll(0))
 
 

@@ -1080,3 +1080,76 @@ def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
 
     assert (first.body, second.body) == (b"{}", b"{}")
     assert (api.requests, api.connections) == (2, 1)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_chunked_answer_is_read_whole_and_its_connection_kept() -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n"
+    with _ScriptedApi((chunked, False), (OK_KEEP_ALIVE, False)) as api:
+        first = post(_scripted_credentials(api))
+        second = post(_scripted_credentials(api))
+
+    assert (first.body, second.body) == (b"{}", b"{}")
+    assert (api.requests, api.connections) == (2, 1)
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_an_answer_that_runs_to_the_close_is_read_whole_on_a_connection_not_kept() -> None:
+    with _ScriptedApi((b"HTTP/1.1 200 OK\r\n\r\n{}", True), (OK_KEEP_ALIVE, False)) as api:
+        first = post(_scripted_credentials(api))
+        second = post(_scripted_credentials(api))
+
+    assert (first.body, second.body) == (b"{}", b"{}")
+    assert (api.requests, api.connections) == (2, 2)
+
+
+class _SlowSendSocket:
+    """Takes `accepts` bytes of the first send, then records what happens."""
+
+    def __init__(self, accepts: int, answer: bytes) -> None:
+        self.accepts, self.answer = accepts, answer
+        self.timeout: float | None = 30.0  # a kept connection's: the read timeout
+        self.events: list[tuple[str, object]] = []
+
+    def gettimeout(self) -> float | None:
+        return self.timeout
+
+    def settimeout(self, seconds: float | None) -> None:
+        self.timeout = seconds
+        self.events.append(("timeout", seconds))
+
+    def send(self, data: bytes) -> int:
+        self.events.append(("send", bytes(data[: self.accepts])))
+        return min(self.accepts, len(data))
+
+    def sendall(self, data: memoryview) -> None:
+        self.events.append(("sendall", bytes(data)))
+
+    def recv(self, size: int) -> bytes:
+        answer, self.answer = self.answer, b""
+        return answer
+
+
+@pytest.mark.parametrize("accepts", [10_000_000, 100], ids=["all at once", "part at once"])
+def test_a_request_goes_out_whole_within_the_write_timeout(accepts: int) -> None:
+    """A request the socket takes at once costs no timeout changes; when only part of it fits,
+    the rest is sent under the write timeout, and the answer read under the read timeout."""
+    sock = _SlowSendSocket(accepts, OK_KEEP_ALIVE)
+    request = httpx.Request(
+        "POST",
+        "http://api.test/api/v4/activate_offline",
+        content=b"r" * 1000,
+        extensions={"timeout": {"connect": 5.0, "write": 5.0, "read": 30.0, "pool": 5.0}},
+    )
+
+    answer = license_api._exchange(sock, request, request.extensions["timeout"])
+
+    sent = b"".join(data for event, data in sock.events if event != "timeout")
+    assert sent.startswith(b"POST /api/v4/activate_offline HTTP/1.1\r\nHost: api.test\r\n")
+    assert sent.endswith(b"\r\n\r\n" + b"r" * 1000)
+    if accepts > len(sent):
+        assert [event for event, _ in sock.events] == ["send"]
+    else:
+        assert [event for event, _ in sock.events] == ["send", "timeout", "sendall", "timeout"]
+        assert (sock.events[1][1], sock.events[3][1]) == (5.0, 30.0)
+    assert (answer.status, answer.body, answer.keep_alive) == (200, b"{}", True)
