@@ -210,6 +210,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_HTTPS
 SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# The admin's notes ("... was added successfully") ride in its session. Django's default (a
+# signed cookie, then the session) builds a signer on every request, 8 us of CPU each, for the
+# portal's pages too, which never show one.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. htmx is set up

@@ -59,6 +59,13 @@ def test_tenant_admin_creates_a_tenant_with_an_encrypted_shared_key(client, oper
         assert SECRET not in cursor.fetchone()[0]
 
 
+def test_tenant_admin_confirms_a_save_on_the_next_page(client, operator):
+    response = client.post("/admin/portal/tenantsettings/add/", _form(), follow=True)
+
+    assert "was added successfully" in response.content.decode()
+    assert "messages" not in response.cookies  # they travel in the operator's session
+
+
 def test_tenant_admin_never_shows_the_shared_key_again(client, operator):
     client.post("/admin/portal/tenantsettings/add/", _form())
     tenant = TenantSettings.objects.get()
