@@ -141,14 +141,26 @@ class UpstreamClient:
 
     def post(self, url: str, *, content: bytes, headers: dict[str, str]) -> httpx.Response:
         """POST and read the whole answer (it is small); the connection goes back to the pool."""
-        request = httpx.Request(
-            "POST",
-            _url(url),
-            content=content,
-            headers=headers,
-            extensions={"timeout": self._timeouts},
-        )
-        response = self._transport_for(request.url).handle_request(request)
+        parsed = _url(url)
+        transport = self._transport_for(parsed)
+        if type(transport) is DirectTransport:  # no httpx.Request to build: 20 us an upload
+            try:
+                raw = [
+                    (name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()
+                ]
+            except UnicodeEncodeError:  # as httpx.Request would, without quoting the value
+                raise httpx.LocalProtocolError("Illegal header name or value") from None
+            raw = [(b"Host", parsed.netloc), *raw, (b"Content-Length", b"%d" % len(content))]
+            response = transport.send("POST", parsed, raw, content, self._timeouts)
+        else:
+            request = httpx.Request(
+                "POST",
+                parsed,
+                content=content,
+                headers=headers,
+                extensions={"timeout": self._timeouts},
+            )
+            response = transport.handle_request(request)
         try:
             response.read()
         finally:
@@ -227,17 +239,33 @@ class DirectTransport(httpx.BaseTransport):
         self._closed = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
+        return self.send(
+            request.method,
+            request.url,
+            request.headers.raw,
+            request.content,
+            request.extensions.get("timeout", {}),
+        )
+
+    def send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes,
+        timeouts: dict[str, float | None],
+    ) -> httpx.Response:
+        """What handle_request does, from a request's parts: `headers` complete, Host and
+        Content-Length included (UpstreamClient.post, which builds no httpx.Request)."""
         if url.scheme not in ("http", "https"):
             raise httpx.UnsupportedProtocol(
                 "Request URL is missing an 'http://' or 'https://' protocol."
             )
-        timeouts = request.extensions.get("timeout", {})
         port = url.port or (443 if url.scheme == "https" else 80)
         origin = (url.scheme, url.raw_host.decode("ascii"), port)
         sock = self._idle_connection(origin) or self._connect(origin, timeouts.get("connect"))
         try:
-            answer = _exchange(sock, request, timeouts)
+            answer = _exchange(sock, method, url.raw_path, headers, content, timeouts)
         except BaseException:
             sock.close()
             raise
@@ -311,17 +339,16 @@ class DirectTransport(httpx.BaseTransport):
 
 
 def _exchange(
-    sock: socket.socket, request: httpx.Request, timeouts: dict[str, float | None]
+    sock: socket.socket,
+    method: str,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    content: bytes,
+    timeouts: dict[str, float | None],
 ) -> http11.Answer:
-    """Send `request` and read the whole answer, with httpx's timeouts and exceptions."""
+    """Send a request and read the whole answer, with httpx's timeouts and exceptions."""
     try:
-        # httpx.Request carries its own Host and Content-Length headers.
-        data = http11.encode_request(
-            request.method.encode("ascii"),
-            request.url.raw_path,
-            request.headers.raw,
-            request.content,
-        )
+        data = http11.encode_request(method.encode("ascii"), target, headers, content)
     except ValueError:  # quoting nothing: the header may be the signature
         raise httpx.LocalProtocolError("Illegal header name or value") from None
     try:
@@ -340,9 +367,7 @@ def _exchange(
         return http11.read_answer(sock)
     except TimeoutError:
         raise httpx.ReadTimeout("timed out") from None
-    except http11.Disconnected as exc:
-        raise httpx.RemoteProtocolError(str(exc)) from None
-    except http11.ProtocolError as exc:  # a malformed answer, one cut short, or too large
+    except http11.ProtocolError as exc:  # none, a malformed one, one cut short, one too large
         raise httpx.RemoteProtocolError(str(exc)) from None
     except OSError as exc:
         raise httpx.ReadError(str(exc)) from None
@@ -467,11 +492,23 @@ def _send(
 
 
 def _request_headers(credentials: Credentials) -> dict[str, str]:
-    headers = auth_headers(credentials, formatdate(usegmt=True))
+    # The Date has whole seconds, so within a second a tenant's headers are the same: made
+    # once (its date, HMAC and strings cost 10 us, against 0.3 us to look them up).
+    return dict(_signed_headers(credentials, _http_date(int(time.time()))))
+
+
+@functools.lru_cache(maxsize=1)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
+
+
+@functools.lru_cache(maxsize=64)  # a second's worth of tenants
+def _signed_headers(credentials: Credentials, date: str) -> tuple[tuple[str, str], ...]:
+    headers = auth_headers(credentials, date)
     headers["Content-Type"] = "text/plain"
     headers["Accept"] = "application/json"
     headers["User-Agent"] = USER_AGENT
-    return headers
+    return tuple(headers.items())
 
 
 def _error_from_response(response: httpx.Response, elapsed_ms: float) -> LicenseApiError:

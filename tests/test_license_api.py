@@ -598,6 +598,7 @@ def test_post_request_errors_never_reveal_secrets(
         pytest.param("key\r\nX-Injected: 1", id="CRLF"),
         # A folded line, which http.client would send: the server may read a header of its own.
         pytest.param("key\n X-Injected: 1", id="folded line"),
+        pytest.param("cl\u00e9", id="not ASCII"),
     ],
 )
 def test_post_request_never_sends_nor_quotes_an_illegal_header(api_key: str) -> None:
@@ -926,6 +927,8 @@ class _ScriptedApi:
         self.tls = tls
         self.connections = 0
         self.requests = 0
+        self.heads: list[bytes] = []
+        self.bodies: list[bytes] = []
         self._server = socket.create_server(("127.0.0.1", 0))
         self._server.settimeout(0.1)
         self._done = threading.Event()
@@ -964,9 +967,11 @@ class _ScriptedApi:
                     return
                 buffered += chunk
             head, buffered = buffered.split(b"\r\n\r\n", 1)
+            self.heads.append(head)
             length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
             while len(buffered) < length:
                 buffered += connection.recv(65536)
+            self.bodies.append(buffered[:length])
             buffered = buffered[length:]
             self.requests += 1
             answer, close = self.answers.pop(0)
@@ -980,6 +985,25 @@ def _scripted_credentials(api: _ScriptedApi) -> Credentials:
 
 
 OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+
+@pytest.mark.usefixtures("no_proxy")
+def test_a_license_api_reached_directly_gets_the_whole_signed_request() -> None:
+    with _ScriptedApi((OK_KEEP_ALIVE, False)) as api:
+        post(_scripted_credentials(api), body="cmVxdWVzdA==")
+
+    request_line, *lines = api.heads[0].decode("ascii").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    port = api.url.split(":")[2].split("/")[0]
+    assert request_line == "POST /api/v4/activate_offline HTTP/1.1"
+    assert headers["Host"] == f"127.0.0.1:{port}"
+    assert (headers["Content-Length"], api.bodies) == ("12", [b"cmVxdWVzdA=="])
+    assert (headers["Content-Type"], headers["Accept"]) == ("text/plain", "application/json")
+    assert headers["User-Agent"] == license_api.USER_AGENT
+    signature = license_api.sign(SHARED_KEY, headers["Date"])
+    assert headers["Authorization"] == (
+        f'algorithm="hmac-sha256",headers="date",signature="{signature}",apiKey="{API_KEY}"'
+    )
 
 
 @pytest.mark.usefixtures("no_proxy")
@@ -1135,14 +1159,12 @@ def test_a_request_goes_out_whole_within_the_write_timeout(accepts: int) -> None
     """A request the socket takes at once costs no timeout changes; when only part of it fits,
     the rest is sent under the write timeout, and the answer read under the read timeout."""
     sock = _SlowSendSocket(accepts, OK_KEEP_ALIVE)
-    request = httpx.Request(
-        "POST",
-        "http://api.test/api/v4/activate_offline",
-        content=b"r" * 1000,
-        extensions={"timeout": {"connect": 5.0, "write": 5.0, "read": 30.0, "pool": 5.0}},
-    )
+    timeouts = {"connect": 5.0, "write": 5.0, "read": 30.0, "pool": 5.0}
+    headers = [(b"Host", b"api.test"), (b"Content-Length", b"1000")]
 
-    answer = license_api._exchange(sock, request, request.extensions["timeout"])
+    answer = license_api._exchange(
+        sock, "POST", b"/api/v4/activate_offline", headers, b"r" * 1000, timeouts
+    )
 
     sent = b"".join(data for event, data in sock.events if event != "timeout")
     assert sent.startswith(b"POST /api/v4/activate_offline HTTP/1.1\r\nHost: api.test\r\n")
