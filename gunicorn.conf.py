@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
 
 # The serving model lives here and in portal/license_api.py: gthread workers, each sharing one
-# License API client (UpstreamClient) whose threads keep their own connections, so a worker's
-# threads serve while others wait on the License API.
+# License API client (UpstreamClient) and its kept-alive connections, so a worker's threads
+# serve while others wait on the License API.
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"

@@ -1,8 +1,7 @@
 """The License API client: the one module that imports httpx.
 
-One client per process (`UpstreamClient`), shared by a gthread worker's threads, each of which
-keeps its connections of its own: to a License API it reaches directly, on sockets carrying
-HTTP/1.1 (portal/http11.py) behind httpx's transport interface (`DirectTransport`); through a
+One client per process (`UpstreamClient`), whose kept-alive connections a gthread worker's
+threads share: to a License API it reaches directly, on sockets carrying HTTP/1.1 (portal/http11.py) behind httpx's transport interface (`DirectTransport`); through a
 proxy, on httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing
 else depends on it). Requests are signed per the protocol spec, section 2; the body is relayed
 byte for byte. Failures become `LicenseApiError`, carrying a status, a code and the upstream
@@ -27,6 +26,7 @@ import ssl
 import threading
 import time
 import urllib.request
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
@@ -50,9 +50,9 @@ USER_AGENT = "OfflinePortal/0.1"
 # uvicorn) to 60 s or more (load balancers), and a request sent as the server closes fails
 # without a retry (it may have arrived): stay below the shortest.
 KEEPALIVE_EXPIRY_S = 4.0
-# A thread keeps at most this many idle connections (one per License API host it used in the
-# last few seconds; tenants mostly share one): at most 256 a worker of 64 threads.
-MAX_IDLE_PER_THREAD = 4
+# At most this many idle connections are kept to one License API: as many as a worker's threads
+# (64 by default) may have used at once.
+MAX_IDLE_PER_ORIGIN = 64
 MAX_DETAIL_CHARS = 500
 
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
@@ -121,11 +121,11 @@ class UpstreamClient:
     as they do for httpx.Client and urllib (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY), read
     when the client is built (a worker's first upload).
 
-    Each thread has connections of its own (a transport per proxy), all on one TLS context. A
-    thread sends one request at a time, so it needs a connection or two, and reuses them as a
-    shared pool would. One shared pool costs more: httpcore walks all its connections (up to
-    one per thread) twice a request, under a lock, and at 64 concurrent uploads that was 8% of
-    a worker's CPU (py-spy, GIL-held samples, `make bench`); per thread, 1.5%.
+    The process's threads share its connections: one transport per proxy (None: direct), all
+    on one TLS context. They must not keep connections of their own: gunicorn's thread pool
+    hands work to its idle threads in turn, so after a busy spell has started 64 of them, a
+    quiet one gives each thread an upload only every 64th time, and a thread's own connection
+    would have expired by then; every upload would connect (and shake hands over TLS) again.
     """
 
     def __init__(self, *, timeout: httpx.Timeout, transport: httpx.BaseTransport | None = None):
@@ -134,8 +134,8 @@ class UpstreamClient:
         self._given = transport  # tests'
         self._proxies = urllib.request.getproxies_environment()
         self._ssl_context: ssl.SSLContext | None = None  # built with the first transport
-        self._local = threading.local()  # .routes (by scheme and host), .by_proxy: transports
-        self._transports: list[httpx.BaseTransport] = []  # every thread's, to close
+        self._routes: dict[tuple[str, str], httpx.BaseTransport] = {}  # by scheme and host
+        self._by_proxy: dict[str | None, httpx.BaseTransport] = {}
         self._lock = threading.Lock()
         self.is_closed = False
 
@@ -168,75 +168,73 @@ class UpstreamClient:
         return response
 
     def close(self) -> None:
-        """Close every thread's connections (call it when no request is in flight)."""
+        """Close every connection (call it when no request is in flight)."""
         with self._lock:
             self.is_closed = True
-            transports = [*self._transports, *([self._given] if self._given else [])]
-            self._transports.clear()
+            transports = [*self._by_proxy.values(), *([self._given] if self._given else [])]
+            self._by_proxy.clear()
+            self._routes.clear()
         for transport in transports:
             transport.close()
 
     def _transport_for(self, url: httpx.URL) -> httpx.BaseTransport:
         if self._given is not None:
             return self._given
-        local = self._local
-        try:
-            routes, by_proxy = local.routes, local.by_proxy
-        except AttributeError:  # this thread's first request
-            routes, by_proxy = local.routes, local.by_proxy = {}, {}
         route = (url.scheme, url.host)
-        transport = routes.get(route)
+        transport = self._routes.get(route)
         if transport is None:
-            proxy = _proxy_for(url, self._proxies)
-            transport = by_proxy.get(proxy)
-            if transport is None:
-                transport = by_proxy[proxy] = self._new_transport(proxy)
-            routes[route] = transport
+            with self._lock:
+                transport = self._routes.get(route)
+                if transport is None:
+                    proxy = _proxy_for(url, self._proxies)
+                    transport = self._by_proxy.get(proxy)
+                    if transport is None:
+                        transport = self._by_proxy[proxy] = self._new_transport(proxy)
+                    self._routes[route] = transport
         return transport
 
     def _new_transport(self, proxy: str | None) -> httpx.BaseTransport:
-        with self._lock:
-            if self._ssl_context is None:  # loading the CA certificates takes milliseconds
-                self._ssl_context = httpx.create_ssl_context()
-            transport: httpx.BaseTransport
-            if proxy is None:
-                transport = DirectTransport(self._ssl_context)
-            else:
-                transport = httpx.HTTPTransport(
-                    verify=self._ssl_context,
-                    proxy=proxy,
-                    limits=httpx.Limits(
-                        max_connections=100,
-                        max_keepalive_connections=MAX_IDLE_PER_THREAD,
-                        keepalive_expiry=KEEPALIVE_EXPIRY_S,
-                    ),
-                )
-            self._transports.append(transport)
-        return transport
+        if self._ssl_context is None:  # loading the CA certificates takes milliseconds
+            self._ssl_context = httpx.create_ssl_context()
+        if proxy is None:
+            return DirectTransport(self._ssl_context)
+        return httpx.HTTPTransport(  # httpcore's pool takes the first idle connection it has
+            verify=self._ssl_context,
+            proxy=proxy,
+            limits=httpx.Limits(
+                max_connections=None,  # a worker's threads bound them
+                max_keepalive_connections=MAX_IDLE_PER_ORIGIN,
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            ),
+        )
 
 
 _Origin = tuple[str, str, int]  # scheme, host (IDNA-encoded), port
 
 
 class DirectTransport(httpx.BaseTransport):
-    """One thread's keep-alive connections straight to License APIs: sockets carrying HTTP/1.1
-    (portal/http11.py) behind httpx's transport interface.
+    """The process's keep-alive connections straight to License APIs, shared by its threads:
+    sockets carrying HTTP/1.1 (portal/http11.py) behind httpx's transport interface.
 
-    A thread sends one request at a time, on connections no other thread uses, so they need
-    little managing. httpcore's pool does more (locks, bookkeeping for many requests at once,
-    h11's state machine), and so does http.client (a buffered file and the email package's
-    parser for every answer's head): README, Performance. What matters is kept: the
-    certificate and host name checked by the shared TLS context; httpx's timeouts for
-    connecting, sending and reading; no request sent on a connection idle longer than
-    KEEPALIVE_EXPIRY_S or one the server has closed; at most MAX_IDLE_PER_THREAD kept; and
-    httpx's exceptions, with httpx.ConnectError only when not a byte of the request was sent.
+    A request takes an idle connection for itself, the one used last (so a quiet spell keeps
+    reusing one warm connection while the others expire), and gives it back when its answer
+    is read; that is all the managing they need. httpcore's pool does more (walking all its
+    connections twice a request, h11's state machine), and so does http.client (a buffered
+    file and the email package's parser for every answer's head): README, Performance. What
+    matters is kept: the certificate and host name checked by the shared TLS context; httpx's
+    timeouts for connecting, sending and reading; no request sent on a connection idle longer
+    than KEEPALIVE_EXPIRY_S or one the server has closed; at most MAX_IDLE_PER_ORIGIN kept;
+    and httpx's exceptions, with httpx.ConnectError only when not a byte of the request was
+    sent.
     """
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
         self._ssl_context = ssl_context
-        self._idle: list[tuple[_Origin, socket.socket, float]] = []  # oldest first
-        self._lock = threading.Lock()  # close() comes from another thread
+        # By origin, each connection with the time it went idle, oldest first.
+        self._idle: dict[_Origin, deque[tuple[socket.socket, float]]] = {}
+        self._lock = threading.Lock()
         self._closed = False
+        self._pruned_at = time.monotonic()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self.send(
@@ -283,23 +281,19 @@ class DirectTransport(httpx.BaseTransport):
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for _origin, sock, _since in idle:
-            sock.close()
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for sock, _since in connections:
+                sock.close()
 
     def _idle_connection(self, origin: _Origin) -> socket.socket | None:
-        """The most recently used connection to `origin` fit to carry a request, or None.
+        """The connection to `origin` used last, if one is idle and fit to carry a request.
         Connections idle too long, and one found closed by the server, are closed."""
         while True:
-            expired_before = time.monotonic() - KEEPALIVE_EXPIRY_S
-            found, stale = None, []
             with self._lock:
-                for index in range(len(self._idle) - 1, -1, -1):
-                    idle_origin, sock, since = self._idle[index]
-                    if since < expired_before:
-                        stale.append(self._idle.pop(index)[1])
-                    elif found is None and idle_origin == origin:
-                        found = self._idle.pop(index)[1]
+                idle = self._idle.get(origin)
+                stale = _expired(idle, time.monotonic() - KEEPALIVE_EXPIRY_S) if idle else []
+                found = idle.pop()[0] if idle else None
             for sock in stale:
                 sock.close()
             if found is None or not _has_input(found):
@@ -307,12 +301,18 @@ class DirectTransport(httpx.BaseTransport):
             found.close()
 
     def _keep(self, origin: _Origin, sock: socket.socket) -> None:
+        now = time.monotonic()
         with self._lock:
             if self._closed:
                 surplus = [sock]
             else:
-                self._idle.append((origin, sock, time.monotonic()))
-                surplus = [self._idle.pop(0)[1]] if len(self._idle) > MAX_IDLE_PER_THREAD else []
+                idle = self._idle.setdefault(origin, deque())
+                idle.append((sock, now))
+                surplus = [idle.popleft()[0]] if len(idle) > MAX_IDLE_PER_ORIGIN else []
+                if now - self._pruned_at >= 1.0:  # and the License APIs no longer called
+                    self._pruned_at = now
+                    for connections in self._idle.values():
+                        surplus += _expired(connections, now - KEEPALIVE_EXPIRY_S)
         for extra in surplus:
             extra.close()
 
@@ -371,6 +371,14 @@ def _exchange(
         raise httpx.RemoteProtocolError(str(exc)) from None
     except OSError as exc:
         raise httpx.ReadError(str(exc)) from None
+
+
+def _expired(idle: deque[tuple[socket.socket, float]], before: float) -> list[socket.socket]:
+    """Take the connections idle since before `before` off the old end of `idle`."""
+    stale = []
+    while idle and idle[0][1] < before:
+        stale.append(idle.popleft()[0])
+    return stale
 
 
 def _set_timeout(sock: socket.socket, seconds: float | None) -> None:
