@@ -1,10 +1,11 @@
 """The License API client: the one module that imports httpx.
 
 One client per process (`UpstreamClient`), whose kept-alive connections a gthread worker's
-threads share: to a License API it reaches directly, on sockets carrying HTTP/1.1 (portal/http11.py) behind httpx's transport interface (`DirectTransport`); through a
-proxy, on httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing
-else depends on it). Requests are signed per the protocol spec, section 2; the body is relayed
-byte for byte. Failures become `LicenseApiError`, carrying a status, a code and the upstream
+threads share: to a License API it reaches directly, on sockets carrying HTTP/1.1
+(portal/http11.py) behind httpx's transport interface (`DirectTransport`); through a proxy, on
+httpx's transport (the serving model is chosen here and in gunicorn.conf.py; nothing else
+depends on it). Requests are signed per the protocol spec, section 2; the body is relayed byte
+for byte. Failures become `LicenseApiError`, carrying a status, a code and the upstream
 message.
 
 Nothing here logs: the service layer does, and this module handles secrets (the shared key,
