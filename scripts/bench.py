@@ -14,6 +14,11 @@ Scenarios (`scripts/bench.py [SCENARIO ...]`, default all; BENCH_SECONDS sets th
   relay4    4 concurrent uploads, 200 ms upstream latency, a third as long
   sandbox   4 concurrent uploads to the built-in sandbox (RSA signing included), a third as
             long; the form's users also download the license: upload to license
+  idle      what a pause between uploads costs: 2 users, the fake API answering at once,
+            uploads back to back and then 50 ms apart (about as the portal pauses at 4
+            concurrent), twice each way, a third as long in all; the CPU per upload each way.
+            No target: the work is the same, so it tells how much of relay4's CPU per upload
+            is the machine taking work up again after a pause
 
 A benchmark, not a test: it prints figures with the targets beside them. The load generator
 (this process, asyncio) and the fake API share the machine's cores with the portal; the
@@ -195,18 +200,22 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
 # --- scenarios and figures -------------------------------------------------------------------
 
 
+def _start_fake_api(workdir: Path, latency_ms: float) -> tuple[Server, int]:
+    port = _free_port()
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "fake_license_api.py"),
+        f"--port={port}",
+        f"--latency-ms={latency_ms}",
+    ]
+    return Server(command, dict(os.environ), workdir / "fake_license_api.log"), port
+
+
 def run_scenario(scenario: Scenario, workdir: Path) -> dict[str, float]:
     workdir.mkdir()
-    upstream = None
-    upstream_port = _free_port()
+    upstream, upstream_port = None, 0
     if not scenario.sandbox:
-        command = [
-            sys.executable,
-            str(REPO / "scripts" / "fake_license_api.py"),
-            f"--port={upstream_port}",
-            f"--latency-ms={scenario.latency_ms}",
-        ]
-        upstream = Server(command, dict(os.environ), workdir / "fake_license_api.log")
+        upstream, upstream_port = _start_fake_api(workdir, scenario.latency_ms)
     try:
         if upstream:
             _wait_until_port(upstream, upstream_port)
@@ -438,6 +447,89 @@ def report_runs(scenario: Scenario, runs: list[dict[str, float]]) -> None:
         print(f"    {verdict}")
 
 
+# --- what idle CPUs cost an upload ----------------------------------------------------------
+
+# The idle runs' pause between a user's uploads: about how long the CPUs idle between uploads
+# at 4 concurrent with 200 ms upstream (20 uploads a second over two workers).
+IDLE_PAUSE_MS = 50.0
+
+
+def run_idle(seconds: float, workdir: Path) -> dict[str, float]:
+    """The same uploads, one user at each door and the fake API answering at once, sent back
+    to back and then IDLE_PAUSE_MS apart, twice each way, on one warm portal: the portal's CPU
+    per upload each way. The portal does the same work either way; where the second is
+    higher, the difference is what the machine charges for taking that work up again after a
+    pause (caches, translation buffers and branch predictors gone cold, CPUs woken)."""
+    workdir.mkdir()
+    upstream, upstream_port = _start_fake_api(workdir, 0)
+    back_to_back = Scenario("idle", 2, seconds / 4, 0)
+    spaced = Scenario("idle", 2, seconds / 4, 0, pause_ms=IDLE_PAUSE_MS)
+    totals = {pause: {"cpu": 0.0, "uploads": 0, "errors": 0, "wall": 0.0} for pause in (0, 1)}
+    steal = []
+    try:
+        _wait_until_port(upstream, upstream_port)
+        portal, port = _start_portal(workdir, back_to_back, upstream_port)
+        try:
+            readers = {"portal": portal.cpu_seconds}
+            for scenario in (back_to_back, spaced, back_to_back, spaced):
+                run = asyncio.run(drive(scenario, port, readers))
+                total = totals[1 if scenario.pause_ms else 0]
+                total["cpu"] += run.cpu["portal"]
+                total["uploads"] += sum(s.finished >= run.window_start for s in run.samples)
+                total["errors"] += sum(not s.ok for s in run.samples)
+                total["wall"] += scenario.seconds
+                steal.append(run.cpu["machine_steal"] / max(run.cpu["machine_total"], 1))
+        finally:
+            portal.stop()
+    finally:
+        upstream.stop()
+    figures = {
+        "back_to_back_cpu_ms": totals[0]["cpu"] * 1000 / max(totals[0]["uploads"], 1),
+        "spaced_cpu_ms": totals[1]["cpu"] * 1000 / max(totals[1]["uploads"], 1),
+        "back_to_back_rate": totals[0]["uploads"] / totals[0]["wall"],
+        "spaced_rate": totals[1]["uploads"] / totals[1]["wall"],
+        "errors": totals[0]["errors"] + totals[1]["errors"],
+        "machine_steal": max(steal),
+    }
+    figures["ratio"] = figures["spaced_cpu_ms"] / figures["back_to_back_cpu_ms"]
+    report_idle(seconds, figures)
+    return figures
+
+
+def report_idle(seconds: float, f: dict[str, float]) -> None:
+    print(
+        f"\n== idle: 2 users (one at each door), the fake API answering at once, "
+        f"back to back and {IDLE_PAUSE_MS:g} ms apart, {seconds / 2:g} s each"
+    )
+    print(
+        f"  back to back     {f['back_to_back_cpu_ms']:.2f} ms of CPU per upload in the portal "
+        f"({f['back_to_back_rate']:.0f} uploads/s)"
+    )
+    print(
+        f"  {IDLE_PAUSE_MS:g} ms apart      {f['spaced_cpu_ms']:.2f} ms ({f['spaced_rate']:.0f} "
+        f"uploads/s): {f['ratio']:.2f} times as much for the same uploads"
+    )
+    print(
+        "    The same work both ways. At 4 concurrent and 200 ms upstream the portal pauses "
+        "between\n    uploads much as here 50 ms apart, and relay4's CPU per upload pays what "
+        "the machine\n    charges for taking work up again after a pause."
+    )
+    if f["errors"]:
+        print(f"  NOTE: {f['errors']:g} uploads failed: the figures above are not comparable")
+    if f["machine_steal"] >= 0.05:
+        print(f"  NOTE: the host took {f['machine_steal']:.0%} of the CPUs' time: rerun")
+
+
+def report_idle_runs(runs: list[dict[str, float]]) -> None:
+    def spread(key: str) -> str:
+        return f"{min(run[key] for run in runs):.2f}-{max(run[key] for run in runs):.2f}"
+
+    print(f"\n== idle over {len(runs)} runs")
+    print(f"  back to back     {spread('back_to_back_cpu_ms')} ms of CPU per upload")
+    spaced = f"{spread('spaced_cpu_ms')} ms ({spread('ratio')} times as much)"
+    print(f"  {IDLE_PAUSE_MS:g} ms apart      {spaced}")
+
+
 def describe_machine() -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -468,7 +560,7 @@ def reference_ms() -> float:
     return best * 1000
 
 
-SCENARIOS = ("relay64", "relay4", "sandbox")
+SCENARIOS = ("relay64", "relay4", "sandbox", "idle")
 
 
 def main() -> int:
@@ -508,6 +600,14 @@ def main() -> int:
         env = _portal_env(Path(workdir), 0, api_url="http://127.0.0.1:1/api/v4", sandbox=False)
         _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
         for name in arguments.scenarios or SCENARIOS:
+            if name == "idle":
+                idle_runs = [
+                    run_idle(short, Path(workdir) / f"idle-{number}")
+                    for number in range(1, max(arguments.runs, 1) + 1)
+                ]
+                if len(idle_runs) > 1:
+                    report_idle_runs(idle_runs)
+                continue
             if arguments.runs <= 1:
                 run_scenario(chosen[name], Path(workdir) / name)
                 continue

@@ -38,6 +38,8 @@ class Scenario:
     seconds: float
     latency_ms: float  # the fake License API's; 0 when the sandbox answers
     sandbox: bool = False
+    # A pause after each of a user's uploads, the portal idle meanwhile (bench.py's idle runs).
+    pause_ms: float = 0.0
 
 
 @dataclass
@@ -198,6 +200,8 @@ async def _virtual_user(
             connection.close()
             ok, error = False, type(exc).__name__
         run.samples.append(Sample(door, started, time.perf_counter(), ok, error))
+        if scenario.pause_ms:
+            await asyncio.sleep(scenario.pause_ms / 1000)
     connection.close()
 
 
@@ -218,7 +222,10 @@ async def _upload(
 
 async def drive(scenario: Scenario, port: int, cpu_readers: dict[str, Callable[[], float]]) -> Run:
     """Run the scenario's virtual users through a warm-up and the measured window."""
-    expected = scenario.concurrency / max(scenario.latency_ms / 1000, 0.02)
+    # Uploads a user makes a second: one per upstream latency and pause, or as fast as the
+    # portal answers (about 4 ms an upload) when the fake API answers at once.
+    per_upload_s = (scenario.latency_ms + scenario.pause_ms) / 1000
+    expected = scenario.concurrency / (per_upload_s or (0.02 if scenario.sandbox else 0.004))
     files = make_request_files(int(expected * (WARMUP_SECONDS + scenario.seconds) * 1.2) + 100)
     run = Run()
     run.window_start = time.perf_counter() + WARMUP_SECONDS
