@@ -452,10 +452,10 @@ def report_runs(scenario: Scenario, runs: list[dict[str, float]]) -> None:
         print(f"    {verdict}")
 
 
-# --- what idle CPUs cost an upload ----------------------------------------------------------
+# --- what a pause between uploads costs -----------------------------------------------------
 
-# The idle runs' pause between a user's uploads: about how long the CPUs idle between uploads
-# at 4 concurrent with 200 ms upstream (20 uploads a second over two workers).
+# The idle runs' pause between a user's uploads: about how long each worker pauses between
+# uploads at 4 concurrent with 200 ms upstream (20 uploads a second over two workers).
 IDLE_PAUSE_MS = 50.0
 
 
@@ -516,8 +516,8 @@ def report_idle(seconds: float, f: dict[str, float]) -> None:
     )
     print(
         "    The same work both ways. At 4 concurrent and 200 ms upstream the portal pauses "
-        "between\n    uploads much as here 50 ms apart, and relay4's CPU per upload pays what "
-        "the machine\n    charges for taking work up again after a pause."
+        f"between\n    uploads much as here {IDLE_PAUSE_MS:g} ms apart, and relay4's CPU per "
+        "upload pays what the\n    machine charges for taking work up again after a pause."
     )
     if f["errors"]:
         print(f"  NOTE: {f['errors']:g} uploads failed: the figures above are not comparable")
