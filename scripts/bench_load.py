@@ -23,9 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-VECTORS = Path(
-    os.environ.get("VECTORS_DIR", Path(__file__).resolve().parents[2] / "shared/vectors")
-)
+VECTORS = Path(__file__).resolve().parents[1] / "sandbox" / "fixtures" / "requests"
 SHARED_KEY = "demo-shared-key-0123456789abcdef"  # what the vectors were signed with
 WARMUP_SECONDS = 3.0
 REQUEST_TIMEOUT_S = 60.0

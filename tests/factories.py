@@ -9,7 +9,7 @@ import json
 from email.utils import formatdate
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent.parent / "sandbox" / "fixtures" / "requests"
 API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
 SHARED_KEY = "demo-shared-key-0123456789abcdef"
 
