@@ -75,7 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
-    "portal",
+    "portal.relay",
+    "portal.tenants",
+    "portal.operations",
     "sandbox",
 ]
 
@@ -83,14 +85,14 @@ MIDDLEWARE = [
     # HSTS, nosniff, Referrer-Policy, COOP, the https redirect; then CSP, Permissions-Policy
     # and CORP: first, so that every answer carries them, static files and refusals included.
     "django.middleware.security.SecurityMiddleware",
-    "portal.middleware.SitePolicyCSPMiddleware",
-    "portal.middleware.SecurityHeadersMiddleware",
+    "portal.operations.middleware.SitePolicyCSPMiddleware",
+    "portal.operations.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Host -> tenant, and refusal of unknown hosts, before anything else uses the host.
-    "portal.tenancy.TenantMiddleware",
+    "portal.tenants.middleware.TenantMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Before anything reads the body (CSRF reads POST): refuse oversized bodies unread.
-    "portal.middleware.BodySizeLimitMiddleware",
+    "portal.operations.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,7 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.branding",
+                "portal.tenants.context_processors.branding",
             ],
         },
     },
@@ -214,7 +216,7 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 # signed cookie, then the session) builds a signer on every request, 8 us of CPU each, for the
 # portal's pages too, which never show one.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+CSRF_FAILURE_VIEW = "portal.relay.views.csrf_failure"
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. htmx is set up
 # for it in templates/base.html (no eval, no injected indicator styles); tenant colours come in
@@ -277,7 +279,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object a line (portal/logging.py); gunicorn's own logs keep their plain format.
-    "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "portal.operations.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},

@@ -3,28 +3,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 
-from portal import license_api
+from portal.licensespring import client as license_api
 from tests import browser_support
-
-LICENSE_OBJECT = {
-    "id": 1001,
-    "license_key": "FUH3-4E7A-LZJL-7JTP",
-    "license_type": "time-limited",
-    "is_trial": False,
-    "validity_period": "2030-01-01T00:00:00Z",
-    "max_activations": 3,
-    "times_activated": 1,
-    "product_details": {"product_id": 7, "product_name": "Test Product", "short_code": "TP"},
-    "product_features": [{"code": "export", "name": "Export"}],
-    "license_signature": "c2ln",
-    "request_id": "c80383c7-8a4d-42c9-9e2f-7b1c9b076189",
-}
-# What the License API sends, with its own spacing: the license file must keep these bytes.
-LICENSE_BODY = json.dumps(LICENSE_OBJECT, indent=1).encode()
+from tests.factories import seed_demo
 
 
 @dataclass
@@ -91,3 +77,13 @@ def _static_files_without_manifest(settings) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The browser tests' axe and keyboard report, in the test output (issue 6)."""
     browser_support.write_report(terminalreporter)
+
+
+@pytest.fixture(scope="module")
+def key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sandbox") / "sandbox_key.pem"
+
+
+@pytest.fixture
+def demo(settings: object, key_path: Path, db: None) -> None:
+    seed_demo(settings, key_path)

@@ -5,9 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 from email.utils import formatdate
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from django.core.management import call_command
+from django.test import Client
+
+import sandbox
 
 VECTORS = Path(__file__).resolve().parent.parent / "sandbox" / "fixtures" / "requests"
 API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
@@ -72,3 +81,71 @@ def make_request_file(
     fields["api_key"] = api_key
     document = {"request": fields, "signature": hmac_b64(shared_key, json.dumps(fields))}
     return base64.b64encode(json.dumps(document).encode()).decode() + "\n"
+
+
+LICENSE_OBJECT = {
+    "id": 1001,
+    "license_key": "FUH3-4E7A-LZJL-7JTP",
+    "license_type": "time-limited",
+    "is_trial": False,
+    "validity_period": "2030-01-01T00:00:00Z",
+    "max_activations": 3,
+    "times_activated": 1,
+    "product_details": {"product_id": 7, "product_name": "Test Product", "short_code": "TP"},
+    "product_features": [{"code": "export", "name": "Export"}],
+    "license_signature": "c2ln",
+    "request_id": "c80383c7-8a4d-42c9-9e2f-7b1c9b076189",
+}
+# What the License API sends, with its own spacing: the license file must keep these bytes.
+LICENSE_BODY = json.dumps(LICENSE_OBJECT, indent=1).encode()
+
+DEMO_SEED = Path(sandbox.__file__).resolve().parent / "fixtures" / "demo.json"
+
+
+def seed_demo(settings: object, key_path: Path) -> None:
+    """The demo seed that `make run` loads, with the RSA key kept out of var/."""
+    settings.SANDBOX_KEY_PATH = key_path
+    # The production hasher takes most of a second per password: too slow for every test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("sandbox_seed", str(DEMO_SEED), stdout=io.StringIO())
+
+
+def auth_headers(
+    *, api_key: str = API_KEY, shared_key: str = SHARED_KEY, date: str | None = None
+) -> dict[str, str]:
+    date = date or formatdate(usegmt=True)
+    signature = hmac_b64(shared_key, f"licenseSpring\ndate: {date}")
+    authorization = (
+        f'algorithm="hmac-sha256",headers="date",signature="{signature}",apiKey="{api_key}"'
+    )
+    return {"HTTP_DATE": date, "HTTP_AUTHORIZATION": authorization}
+
+
+def post_file(
+    client: Client, endpoint: str, text: str, headers: dict[str, str] | None = None
+) -> object:
+    return client.post(
+        f"/sandbox/api/v4/{endpoint}",
+        data=text,
+        content_type="text/plain",
+        **(auth_headers() if headers is None else headers),
+    )
+
+
+def fetch_public_key(client: Client) -> RSAPublicKey:
+    response = client.get("/sandbox/public-key.pem")
+    key = serialization.load_pem_public_key(response.content)
+    assert isinstance(key, RSAPublicKey)
+    return key
+
+
+def verify(key: RSAPublicKey, signature_b64: str, message: bytes) -> None:
+    """RSA-SHA256 PKCS#1 v1.5, as the SDKs verify; raises InvalidSignature."""
+    key.verify(base64.b64decode(signature_b64), message, padding.PKCS1v15(), hashes.SHA256())
+
+
+def signed_v2_text(body: bytes) -> bytes:
+    """What the SDKs rebuild: the parsed body without both signatures, compact, in order."""
+    license_object = json.loads(body)
+    del license_object["license_signature"], license_object["license_signature_v2"]
+    return json.dumps(license_object, separators=(",", ":")).encode()

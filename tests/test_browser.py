@@ -20,11 +20,10 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Browser, Download, Page, Route, expect, sync_playwright
 
-from portal import license_api
-from portal.models import RelayResult
+from portal.licensespring import client as license_api
+from portal.relay.models import RelayResult
 from tests import browser_support as support
-from tests.factories import API_KEY, SHARED_KEY, make_request_file, read_vector
-from tests.test_sandbox_api import seed_demo
+from tests.factories import API_KEY, SHARED_KEY, make_request_file, read_vector, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,0 +1,1 @@
+"""Operations: rate limits, metrics, logging, health probes and request guards."""

@@ -1,0 +1,104 @@
+"""Request-level guards: body size before anything reads the body; security headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a body larger than PORTAL_MAX_BODY_BYTES from its Content-Length, unread.
+
+    gunicorn has no body limit and DATA_UPLOAD_MAX_MEMORY_SIZE ignores file uploads, so the
+    cap is enforced here, before CSRF or a view touches request.POST.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.PORTAL_MAX_BODY_BYTES
+        if request.path_info.startswith("/admin/"):
+            limit = settings.PORTAL_MAX_ADMIN_BODY_BYTES  # operators upload logos there
+        if length > limit:
+            from portal.relay.responses import respond_body_too_large
+
+            return respond_body_too_large(request)
+        return self.get_response(request)
+
+
+# Browser features the portal never uses, refused to it and to anything that gets into it.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
+
+
+class SecurityHeadersMiddleware:
+    """The headers Django's SecurityMiddleware and django-csp do not set: Permissions-Policy, and
+    Cross-Origin-Resource-Policy so that no other site can load the portal's answers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response
+
+
+class SitePolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with the site's policy built once, not for every response.
+
+    The portal's policy has no nonces (no inline script or style anywhere), and a view that
+    needs another policy sets the header itself (brand_image). A response that carries
+    django-csp's per-view changes (@csp_update and the like) still gets them, from django-csp.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        return None  # no request.csp_nonce: nothing may use one
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if any(name.startswith("_csp") for name in vars(response)):
+            return super().process_response(request, response)
+        if HEADER not in response:
+            response[HEADER] = _site_policy()
+        return response
+
+
+@cache
+def _site_policy() -> str:
+    return build_policy()
+
+
+@receiver(setting_changed)
+def _forget_site_policy(*, setting: str, **kwargs: object) -> None:
+    if setting == "CONTENT_SECURITY_POLICY":
+        _site_policy.cache_clear()

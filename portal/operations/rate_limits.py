@@ -1,0 +1,120 @@
+"""The rate limit on uploads and the API: PORTAL_RATE_LIMIT requests per client address and
+tenant in each window of PORTAL_RATE_LIMIT_WINDOW seconds.
+
+The counters live in the database, the one store every worker and instance already shares.
+Fixed windows, one row per tenant, client and window, counted by a single
+`INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1` (with `RETURNING hits` on PostgreSQL;
+SQLite reads the count back): one write per request, and no count lost between concurrent
+requests. (Django's cache API was the other way: its database cache's incr() reads, then
+writes, and loses counts under load.)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import HttpRequest
+
+from portal.operations import metrics
+from portal.operations.models import RateLimitCounter
+from portal.relay.errors import RelayError
+
+logger = logging.getLogger("portal.rate_limits")
+
+MESSAGE = (
+    "Too many requests from your network in a short time. Please wait a moment, then try again."
+)
+
+
+def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
+    """Count this request; raise a 429 RelayError (with retry_after) when over the limit."""
+    limit = settings.PORTAL_RATE_LIMIT
+    if not limit:
+        return
+    window = settings.PORTAL_RATE_LIMIT_WINDOW
+    now = time.time()
+    window_start = int(now // window * window)
+    window_end = window_start + window
+    client = client_address(request)
+    hits = _count_hit(
+        f"{tenant_slug}|{client}|{window_start}",
+        expires_at=datetime.fromtimestamp(window_end, UTC),
+    )
+    if hits == 1:  # a new window for this client: a good moment to drop finished ones
+        # Those that ended a window ago or more: a request counted at the end of the window
+        # just ended may still be reading its count back (SQLite, below).
+        finished = datetime.fromtimestamp(now - window, UTC)
+        RateLimitCounter.objects.filter(expires_at__lte=finished).delete()
+    if hits > limit:
+        retry_after = max(1, math.ceil(window_end - now))
+        logger.info(
+            "rate limited",
+            extra={
+                "event": "rate_limited",
+                "tenant": tenant_slug,
+                "client": client,
+                "hits": hits,
+                "retry_after": retry_after,
+            },
+        )
+        metrics.record_rate_limited(tenant=tenant_slug)
+        raise RelayError(429, "rate_limited", MESSAGE, retry_after=retry_after)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the peer's, or with PORTAL_TRUSTED_PROXY_COUNT = n proxies in
+    front, the X-Forwarded-For entry the outermost of them added (the n-th from the right;
+    entries further left come from the client and prove nothing). An IPv6 client counts as
+    its /64 network, which one user can fill with addresses at will."""
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.PORTAL_TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        entries = [entry.strip() for entry in forwarded.split(",")]
+        if len(entries) >= proxies and _parse_address(entries[-proxies]) is not None:
+            address = entries[-proxies]
+    parsed = _parse_address(address)
+    if parsed is None:
+        return "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _count_hit(bucket: str, *, expires_at: datetime) -> int:
+    """Add one hit to the bucket's row (made on the first) and return its hits, atomically."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: `django.db.connection` looks it up on every use
+    table = db.ops.quote_name(RateLimitCounter._meta.db_table)
+    upsert = (
+        f"INSERT INTO {table} (bucket, hits, expires_at) VALUES (%s, 1, %s) "
+        f"ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1"
+    )
+    params = [bucket, db.ops.adapt_datetimefield_value(expires_at)]
+    if db.vendor != "sqlite":
+        with db.cursor() as cursor:
+            cursor.execute(upsert + " RETURNING hits", params)
+            return cursor.fetchone()[0]
+    # SQLite: the write alone, then the count read back, because RETURNING would hold the
+    # write lock until its row is read (portal/sqlite). A hit counted in between makes both
+    # requests see the higher count: at the limit, that can refuse one request early, never
+    # let one more through.
+    with db.cursor() as cursor:
+        cursor.execute(upsert, params)
+        cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
+        row = cursor.fetchone()
+    return row[0] if row else 1  # the row was purged in between: a first hit again

@@ -1,0 +1,1 @@
+"""The relay: request file in, License API called once, result kept and served."""

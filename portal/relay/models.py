@@ -1,0 +1,65 @@
+"""The relay's rows: kept results (and their claims), and the bundles learnt from upstream."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class RelayResult(models.Model):
+    """What one relayed request file produced, downloadable for PORTAL_RESULT_TTL seconds.
+
+    Kept in the database so that every worker and instance can serve the link. A row is
+    claimed as `pending` before the upstream call, so a double click or a second upload of the
+    same file waits for the first instead of spending a second seat.
+    """
+
+    class Kind(models.TextChoices):
+        ACTIVATION = "activation"
+        DEACTIVATION = "deactivation"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+
+    token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
+    tenant_slug = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    filename = models.CharField(max_length=255, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    license_file = models.BinaryField(blank=True, default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_slug", "request_hash"], name="one_result_per_request_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.summary.get('product', '')} ({self.state})"
+
+
+class LearnedBundle(models.Model):
+    """A product the License API told us is a bundle (single endpoint said unknown_product)."""
+
+    tenant_slug = models.CharField(max_length=100)
+    product = models.CharField(max_length=200)
+    learned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_slug", "product"], name="one_learned_bundle")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug}: {self.product}"

@@ -1,0 +1,260 @@
+"""The relay: read a request file, route it, call the License API, keep the result.
+
+The one use case of the portal, shared by the pages and the machine API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+
+from portal.licensespring import client as license_api
+from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
+from portal.operations import metrics
+from portal.relay import store as relay_store
+from portal.relay.errors import RelayError, describe_upstream_error
+from portal.relay.models import RelayResult
+from portal.relay.outcomes import summarize_activation, summarize_deactivation
+from portal.tenants.resolution import Tenant
+
+logger = logging.getLogger("portal.relay")
+
+# Upstream codes that mean the portal's own API credentials were refused, not the file.
+_PORTAL_CREDENTIAL_CODES = frozenset(
+    {
+        "invalid_api_key",
+        "missing_headers",
+        "authorization_invalid_headers",
+        "authorization_missing_params",
+        "hmac_required",
+    }
+)
+
+
+def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> RelayResult:
+    """Relay one request file for `tenant`; return the stored result or raise RelayError.
+
+    The same file uploaded again while its result is kept returns that result without a
+    second upstream call, even when the first call is still under way.
+    """
+    started = time.perf_counter()
+    reference = secrets.token_hex(4).upper()
+    request_file = _read_allowed(tenant, data, reference, started)
+    request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
+    for _attempt in range(3):
+        result = relay_store.claim(
+            tenant_slug=tenant.slug,
+            request_hash=request_hash,
+            kind=request_file.kind,
+            filename=filename,
+        )
+        if result.claimed:
+            return _relay_and_store(tenant, request_file, result, reference, started)
+        finished = relay_store.wait_for(result)
+        if finished is not None:
+            _log(tenant, request_file, reference, started, outcome="reused")
+            return finished
+    raise RelayError(504, "service_timeout", describe_upstream_error("service_timeout", ""))
+
+
+def find_result(*, tenant: Tenant, token: str) -> RelayResult | None:
+    """A finished, unexpired result made on this tenant's portal, or None."""
+    return relay_store.find_result(tenant_slug=tenant.slug, token=token)
+
+
+def purge_expired_results() -> int:
+    return relay_store.purge_expired_results()
+
+
+def _read_allowed(tenant: Tenant, data: bytes | str, reference: str, started: float) -> RequestFile:
+    request_file = None
+    try:
+        request_file = _read(data, reference)
+        _check_allowed(tenant, request_file, reference)
+    except RelayError as refusal:
+        _log(tenant, request_file, reference, started, outcome="refused", relay_error=refusal)
+        raise
+    return request_file
+
+
+def _read(data: bytes | str, reference: str) -> RequestFile:
+    try:
+        return read_request_file(data)
+    except RequestFileError as error:
+        status = 413 if error.code == "too_large" else 400
+        raise RelayError(status, error.code, error.message, reference=reference) from None
+
+
+def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) -> None:
+    if request_file.kind == "activation" and not tenant.activation_enabled:
+        raise RelayError(
+            403,
+            "activation_disabled",
+            "This portal does not take activations.",
+            reference=reference,
+        )
+    if request_file.kind == "deactivation" and not tenant.deactivation_enabled:
+        raise RelayError(
+            403,
+            "deactivation_disabled",
+            "This portal does not take deactivations.",
+            reference=reference,
+        )
+    expected = tenant.credentials.api_key
+    if request_file.api_key and expected and request_file.api_key != expected:
+        raise RelayError(
+            400,
+            "wrong_vendor",
+            f"This request file was made for another vendor's software, not for "
+            f"{tenant.name}. Use the activation portal of the company that sold you the "
+            f"software.",
+            reference=reference,
+        )
+
+
+def _relay_and_store(
+    tenant: Tenant,
+    request_file: RequestFile,
+    result: RelayResult,
+    reference: str,
+    started: float,
+) -> RelayResult:
+    endpoint = None
+    try:
+        response, endpoint = _call_license_api(tenant, request_file)
+        if request_file.kind == "activation":
+            result.summary = summarize_activation(request_file, response.body)
+            result.license_file = response.body
+        else:
+            result.summary = summarize_deactivation(request_file)
+    except license_api.LicenseApiError as error:
+        relay_store.release(result)
+        relay_error = _as_relay_error(error, reference)
+        _log(
+            tenant,
+            request_file,
+            reference,
+            started,
+            endpoint=endpoint,
+            error=error,
+            relay_error=relay_error,
+        )
+        raise relay_error from None
+    except BaseException:
+        relay_store.release(result)
+        raise
+    relay_store.finish(result)
+    _log(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
+    return result
+
+
+def _call_license_api(
+    tenant: Tenant, request_file: RequestFile
+) -> tuple[license_api.UpstreamResponse, str]:
+    """Route per spec section 1: bundles to the bundle endpoint, with the one-retry fallback."""
+    prefix = "activate" if request_file.kind == "activation" else "deactivate"
+    single, bundle = f"{prefix}_offline", f"{prefix}_bundle_offline"
+    if _is_known_bundle(tenant, request_file):
+        return _post(tenant, bundle, request_file), bundle
+    try:
+        return _post(tenant, single, request_file), single
+    except license_api.LicenseApiError as error:
+        if error.code != "unknown_product":
+            raise
+        first_error = error
+    try:
+        response = _post(tenant, bundle, request_file)
+    except license_api.LicenseApiError as error:
+        if error.code == "product_not_bundle":
+            raise first_error from None
+        raise
+    relay_store.learn_bundle(tenant_slug=tenant.slug, product=request_file.product)
+    return response, bundle
+
+
+def _is_known_bundle(tenant: Tenant, request_file: RequestFile) -> bool:
+    if request_file.bundle_code or request_file.product in tenant.bundle_products:
+        return True
+    return relay_store.is_learned_bundle(tenant_slug=tenant.slug, product=request_file.product)
+
+
+def _post(
+    tenant: Tenant, endpoint: license_api.Endpoint, request_file: RequestFile
+) -> license_api.UpstreamResponse:
+    relay_store.release_connection()  # no database connection held while the API answers
+    return license_api.post_request(
+        credentials=tenant.credentials, endpoint=endpoint, body=request_file.text
+    )
+
+
+def _as_relay_error(error: license_api.LicenseApiError, reference: str) -> RelayError:
+    status, code = error.status, error.code
+    if (status == 401 or code in _PORTAL_CREDENTIAL_CODES) and not error.unreachable:
+        # The portal's own credentials were refused: the operator's problem, not the user's.
+        status, code = 502, "portal_credentials_refused"
+    elif status >= 500 and not error.unreachable:
+        status = 502
+    return RelayError(
+        status,
+        code,
+        describe_upstream_error(code, error.message),
+        detail=error.message,
+        retry_after=error.retry_after,
+        reference=reference,
+    )
+
+
+def _log(
+    tenant: Tenant,
+    request_file: RequestFile | None,
+    reference: str,
+    started: float,
+    *,
+    outcome: str = "",
+    endpoint: str | None = None,
+    upstream: license_api.UpstreamResponse | None = None,
+    error: license_api.LicenseApiError | None = None,
+    relay_error: RelayError | None = None,
+) -> None:
+    """One structured log line (JSON, see portal/logging.py) and the metrics of each relay.
+    `status` and `code` are what the user got, `upstream_*` what the License API said. Never
+    a key, a password or a whole license key: the license key shows its last four only."""
+    answer = error or upstream
+    line = {
+        "event": "relay",
+        "reference": reference,
+        "tenant": tenant.slug,
+        "kind": request_file.kind if request_file else None,
+        "product": request_file.product if request_file else None,
+        "license": _describe_license(request_file),
+        "endpoint": endpoint,
+        "outcome": outcome or ("error" if error else "ok"),
+        "status": relay_error.status if relay_error else 200,
+        "code": relay_error.code if relay_error else None,
+        "upstream_status": error.status if error else (upstream.status if upstream else None),
+        "upstream_code": error.code if error else None,
+        "upstream_ms": round(answer.elapsed_ms, 1) if answer else None,
+        "total_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    logger.info("relay %s %s", line["outcome"], reference, extra=line)
+    metrics.record_relay(
+        tenant=tenant.slug,
+        kind=line["kind"],
+        outcome=line["outcome"],
+        code=line["code"],
+        endpoint=endpoint,
+        upstream_ms=line["upstream_ms"],
+        total_ms=line["total_ms"],
+    )
+
+
+def _describe_license(request_file: RequestFile | None) -> str | None:
+    if request_file is None:
+        return None
+    return _mask(request_file.license_key) if request_file.license_key else "user"
+
+
+def _mask(license_key: str) -> str:
+    return f"***{license_key[-4:]}" if len(license_key) > 8 else "***"

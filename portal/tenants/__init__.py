@@ -1,0 +1,1 @@
+"""Tenants: each vendor's white-labelled portal, found by the request's host."""

@@ -1,0 +1,69 @@
+"""The operator's tenant admin: hosts inline, write-only shared key, a live brand preview."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import models
+
+from portal.tenants.forms import TenantSettingsForm
+from portal.tenants.models import TenantHost, TenantSettings
+
+
+class TenantHostInline(admin.TabularInline):
+    model = TenantHost
+    extra = 1
+    verbose_name = "host name"
+    verbose_name_plural = "host names (offline.acme.com; no scheme or path)"
+
+
+@admin.register(TenantSettings)
+class TenantSettingsAdmin(admin.ModelAdmin):
+    form = TenantSettingsForm
+    inlines = [TenantHostInline]
+    list_display = ["name", "slug", "host_names", "active", "shared_key_status"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug", "hosts__host"]
+    change_form_template = "admin/tenants/tenantsettings/change_form.html"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "active"]}),
+        (
+            "Brand",
+            {
+                "fields": [
+                    ("primary_color", "accent_color"),
+                    ("logo_file", "clear_logo"),
+                    ("favicon_file", "clear_favicon"),
+                    "help_text",
+                    ("support_email", "support_url"),
+                    ("privacy_url", "imprint_url"),
+                ]
+            },
+        ),
+        (
+            "License API account",
+            {
+                "fields": [
+                    "api_url",
+                    "api_key",
+                    ("new_shared_key", "clear_shared_key"),
+                    "bundle_products",
+                ]
+            },
+        ),
+        ("Flows", {"fields": ["activation_enabled", "deactivation_enabled"]}),
+    ]
+
+    class Media:
+        js = ["portal/admin_preview.js"]
+
+    @admin.display(description="hosts")
+    def host_names(self, tenant: TenantSettings) -> str:
+        return ", ".join(host.host for host in tenant.hosts.all())
+
+    @admin.display(description="shared key")
+    def shared_key_status(self, tenant: TenantSettings) -> str:
+        return "set" if tenant.has_shared_key else "not set"
+
+    def get_queryset(self, request: object) -> object:
+        return super().get_queryset(request).defer("logo", "favicon").prefetch_related("hosts")

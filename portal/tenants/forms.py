@@ -1,0 +1,107 @@
+"""The operator's tenant form: write-only secrets, validated colours and images."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db import models
+
+from portal.tenants.branding import image_content_type
+from portal.tenants.models import TenantSettings
+
+
+def https_url_fields(field: models.Field, **kwargs: object) -> forms.Field | None:
+    """Model fields to form fields, URLs assuming https:// as Django 6 will."""
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class ColorInput(forms.TextInput):
+    input_type = "color"
+
+
+class TenantSettingsForm(forms.ModelForm):
+    """Edits a tenant. The shared key is write-only: blank keeps the stored one."""
+
+    new_shared_key = forms.CharField(
+        label="Shared key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_shared_key = forms.BooleanField(label="Remove the stored shared key", required=False)
+    logo_file = forms.FileField(label="Logo", required=False)
+    clear_logo = forms.BooleanField(label="Remove the logo", required=False)
+    favicon_file = forms.FileField(label="Favicon", required=False)
+    clear_favicon = forms.BooleanField(label="Remove the favicon", required=False)
+
+    class Meta:
+        model = TenantSettings
+        fields = [
+            "name",
+            "slug",
+            "active",
+            "primary_color",
+            "accent_color",
+            "help_text",
+            "support_email",
+            "support_url",
+            "privacy_url",
+            "imprint_url",
+            "api_url",
+            "api_key",
+            "bundle_products",
+            "activation_enabled",
+            "deactivation_enabled",
+        ]
+        widgets = {"primary_color": ColorInput, "accent_color": ColorInput}
+        formfield_callback = https_url_fields
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.pk and self.instance.has_shared_key
+        self.fields["new_shared_key"].help_text = (
+            "Set. Leave blank to keep it; it is never shown again."
+            if stored
+            else "Not set. The License API shared key; stored encrypted, never shown again."
+        )
+        for name in ("primary_color", "accent_color"):
+            self.fields[name].help_text = "White text on it must reach WCAG AA contrast (4.5:1)."
+
+    def clean_primary_color(self) -> str:
+        return self.cleaned_data["primary_color"].upper()
+
+    def clean_accent_color(self) -> str:
+        return self.cleaned_data["accent_color"].upper()
+
+    def clean_logo_file(self) -> tuple[bytes, str] | None:
+        return _read_image(self.cleaned_data.get("logo_file"))
+
+    def clean_favicon_file(self) -> tuple[bytes, str] | None:
+        return _read_image(self.cleaned_data.get("favicon_file"))
+
+    def save(self, commit: bool = True) -> TenantSettings:
+        tenant = super().save(commit=False)
+        if self.cleaned_data.get("new_shared_key"):
+            tenant.set_shared_key(self.cleaned_data["new_shared_key"])
+        elif self.cleaned_data.get("clear_shared_key"):
+            tenant.set_shared_key("")
+        for kind in ("logo", "favicon"):
+            image = self.cleaned_data.get(f"{kind}_file")
+            if image:
+                setattr(tenant, kind, image[0])
+                setattr(tenant, f"{kind}_type", image[1])
+            elif self.cleaned_data.get(f"clear_{kind}"):
+                setattr(tenant, kind, b"")
+                setattr(tenant, f"{kind}_type", "")
+        if commit:
+            tenant.save()
+            self.save_m2m()
+        return tenant
+
+
+def _read_image(upload: object) -> tuple[bytes, str] | None:
+    if not upload:
+        return None
+    data = upload.read(256 * 1024 + 1)
+    return data, image_content_type(data)

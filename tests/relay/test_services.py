@@ -1,0 +1,319 @@
+"""The relay service: routing, result keeping, error mapping (upstream faked at the transport)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from portal.relay.errors import RelayError
+from portal.relay.models import LearnedBundle, RelayResult
+from portal.relay.services import find_result, purge_expired_results, relay_request
+from portal.tenants.resolution import default_tenant
+from tests.factories import LICENSE_BODY, make_request_file, read_vector
+
+pytestmark = pytest.mark.django_db
+
+
+def test_relay_request_sends_the_file_text_byte_for_byte(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+
+    relay_request(tenant=default_tenant(), data=text.encode(), filename="ls_activation.req")
+
+    assert upstream.requests[0].content == text.strip().encode()
+
+
+def test_relay_request_keeps_the_exact_upstream_bytes_as_license_file(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    result = relay_request(tenant=default_tenant(), data=read_vector("node_activate_key.req"))
+
+    assert bytes(result.license_file) == LICENSE_BODY
+
+
+def test_relay_request_summarizes_the_license_for_the_user(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    license = result.summary["licenses"][0]
+    assert license["product_name"] == "Test Product"
+    assert license["license_key"] == "FUH3-4E7A-LZJL-7JTP"
+    assert license["license_type"] == "time-limited"
+    assert license["expires"] == "2030-01-01T00:00:00Z"
+    assert (license["times_activated"], license["max_activations"]) == (1, 3)
+    assert license["features"] == ["Export"]
+
+
+def test_relay_request_same_file_again_gives_same_result_without_second_call(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+
+    first = relay_request(tenant=default_tenant(), data=text)
+    second = relay_request(tenant=default_tenant(), data=text.strip() + "\r\n")
+
+    assert second.token == first.token
+    assert len(upstream.requests) == 1
+
+
+def test_relay_request_failed_call_is_not_kept_so_a_retry_calls_again(upstream):
+    upstream.fail("activate_offline", httpx.ReadTimeout("slow"))
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+
+    with pytest.raises(RelayError):
+        relay_request(tenant=default_tenant(), data=text)
+    result = relay_request(tenant=default_tenant(), data=text)
+
+    assert result.state == RelayResult.State.DONE
+    assert len(upstream.requests) == 2
+
+
+def test_relay_request_deactivation_summarizes_the_synced_usage(upstream):
+    upstream.answer("deactivate_offline", body='"license_deactivated"')
+
+    result = relay_request(
+        tenant=default_tenant(), data=read_vector("py_deactivate_key_consumption.req")
+    )
+
+    assert result.kind == "deactivation"
+    assert result.summary["synced"] == {
+        "consumptions": 3,
+        "features": [{"code": "export", "amount": 2}],
+        "variables": [{"name": "seat", "value": "7"}],
+    }
+
+
+def test_relay_request_routes_a_configured_bundle_to_the_bundle_endpoint(upstream, settings):
+    settings.LICENSE_API_BUNDLE_PRODUCTS = ["SUITE"]
+    upstream.answer("activate_bundle_offline", body=b'{"licenses": [{"license_key": "K"}]}')
+
+    relay_request(tenant=default_tenant(), data=make_request_file(product="SUITE"))
+
+    assert upstream.endpoints == ["activate_bundle_offline"]
+
+
+def test_relay_request_routes_a_file_with_bundle_code_to_the_bundle_endpoint(upstream):
+    upstream.answer("deactivate_bundle_offline", body="license_deactivated")
+
+    relay_request(
+        tenant=default_tenant(),
+        data=make_request_file(kind="deactivation", product="SUITE", bundle_code="SUITE"),
+    )
+
+    assert upstream.endpoints == ["deactivate_bundle_offline"]
+
+
+def test_relay_request_retries_unknown_product_on_the_bundle_endpoint_and_remembers(upstream):
+    upstream.error("activate_offline", 400, "unknown_product")
+    upstream.answer("activate_bundle_offline", body=b'{"licenses": [{"license_key": "K"}]}')
+
+    relay_request(tenant=default_tenant(), data=make_request_file(product="SUITE"))
+    relay_request(
+        tenant=default_tenant(), data=make_request_file(product="SUITE", hardware_id="other")
+    )
+
+    assert upstream.endpoints == [
+        "activate_offline",
+        "activate_bundle_offline",
+        "activate_bundle_offline",
+    ]
+    assert LearnedBundle.objects.filter(tenant_slug="default", product="SUITE").exists()
+
+
+def test_relay_request_product_not_bundle_on_retry_keeps_the_original_error(upstream):
+    upstream.error("activate_offline", 400, "unknown_product", "Unknown product")
+    upstream.error("activate_bundle_offline", 400, "product_not_bundle")
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=make_request_file(product="NOPE"))
+
+    assert caught.value.code == "unknown_product"
+    assert caught.value.detail == "Unknown product"
+    assert not LearnedBundle.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected_status", "expected_code"),
+    [
+        (400, "license_activated_max_times", 400, "license_activated_max_times"),
+        (400, "some_new_code", 400, "some_new_code"),
+        (401, "signature_mismatch", 502, "portal_credentials_refused"),
+        (400, "invalid_api_key", 502, "portal_credentials_refused"),
+        (403, "api_key_product_not_allowed", 403, "api_key_product_not_allowed"),
+        (503, "", 502, "service_unreachable"),
+    ],
+)
+def test_relay_request_maps_upstream_errors(upstream, status, code, expected_status, expected_code):
+    upstream.error("activate_offline", status, code)
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert (caught.value.status, caught.value.code) == (expected_status, expected_code)
+    assert caught.value.reference
+
+
+def test_relay_request_unknown_code_shows_the_upstream_message(upstream):
+    upstream.error("activate_offline", 400, "brand_new_code", "Seats are frozen this week")
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert caught.value.message == "Seats are frozen this week"
+
+
+def test_relay_request_refuses_a_file_for_another_vendor_before_any_call(upstream):
+    other = make_request_file(api_key="11111111-2222-3333-4444-555555555555")
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=other)
+
+    assert caught.value.code == "wrong_vendor"
+    assert upstream.requests == []
+
+
+def test_relay_request_refuses_an_unreadable_file_before_any_call(upstream):
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=b"definitely not a request file")
+
+    assert (caught.value.status, caught.value.code) == (400, "not_base64")
+    assert upstream.requests == []
+
+
+def test_relay_request_a_timeout_becomes_504(upstream):
+    upstream.fail("activate_offline", httpx.ReadTimeout("slow"))
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert (caught.value.status, caught.value.code) == (504, "service_timeout")
+
+
+def test_relay_request_an_activation_answer_that_is_not_a_license_becomes_502(upstream):
+    upstream.answer("activate_offline", body=b"<html>maintenance</html>")
+
+    with pytest.raises(RelayError) as caught:
+        relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert caught.value.status == 502
+    assert not RelayResult.objects.exists()
+
+
+def test_find_result_is_none_once_expired(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+    RelayResult.objects.filter(pk=result.pk).update(expires_at=timezone.now() - timedelta(1))
+
+    assert find_result(tenant=default_tenant(), token=result.token) is None
+    assert purge_expired_results() == 1
+
+
+def test_find_result_ignores_another_tenants_result(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+    RelayResult.objects.filter(pk=result.pk).update(tenant_slug="acme")
+
+    assert find_result(tenant=default_tenant(), token=result.token) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_request_waits_for_a_call_already_under_way_instead_of_calling_again(upstream):
+    release = threading.Event()
+
+    def slow_answer(request: httpx.Request) -> httpx.Response:
+        release.wait(5)
+        return httpx.Response(200, content=LICENSE_BODY)
+
+    upstream.answers["activate_offline"] = [slow_answer]
+    text = read_vector("py_activate_key.req")
+    results: list[RelayResult] = []
+
+    def upload() -> None:
+        results.append(relay_request(tenant=default_tenant(), data=text))
+        connection.close()
+
+    first = threading.Thread(target=upload)
+    first.start()
+    while not upstream.requests:
+        threading.Event().wait(0.01)
+    second = threading.Thread(target=upload)
+    second.start()
+    threading.Event().wait(0.3)
+    release.set()
+    first.join(10)
+    second.join(10)
+
+    assert len(upstream.requests) == 1
+    assert len(results) == 2
+    assert results[0].token == results[1].token
+
+
+def test_relay_request_same_file_after_expiry_calls_again(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+    first = relay_request(tenant=default_tenant(), data=text)
+    RelayResult.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(1))
+
+    second = relay_request(tenant=default_tenant(), data=text)
+
+    assert second.token != first.token
+    assert len(upstream.requests) == 2
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (pooled): make test-postgres"
+)
+@pytest.mark.django_db(transaction=True)
+def test_no_database_connection_is_held_while_the_license_api_answers(upstream):
+    held_during_call: list[bool] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        held_during_call.append(connection.connection is not None)
+        return httpx.Response(200, content=LICENSE_BODY)
+
+    upstream.answers["activate_offline"] = [answer]
+
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+
+    assert held_during_call == [False]
+    assert find_result(tenant=default_tenant(), token=result.token) is not None
+
+
+def test_a_relayed_result_is_stored_exactly_as_the_orm_stores_it(upstream):
+    """The upload path writes its rows with its own SQL (portal/relay_store.py): the columns
+    must hold what the ORM would have written for the same values, times and JSON included."""
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    relayed = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
+    stored = RelayResult.objects.get(pk=relayed.pk)
+    copy = RelayResult.objects.create(
+        tenant_slug=stored.tenant_slug,
+        request_hash="0" * 64,
+        kind=stored.kind,
+        filename=stored.filename,
+        state=stored.state,
+        summary=stored.summary,
+        license_file=bytes(stored.license_file),
+        expires_at=relayed.expires_at,
+    )
+    # created_at is auto_now_add: only an update can give the copy the original's time.
+    RelayResult.objects.filter(pk=copy.pk).update(created_at=relayed.created_at)
+
+    columns = ["tenant_slug", "kind", "filename", "state", "summary", "license_file"]
+    columns += ["created_at", "expires_at"]
+    table = connection.ops.quote_name(RelayResult._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(name) for name in columns)
+    with connection.cursor() as cursor:
+        rows = []
+        for pk in (relayed.pk, copy.pk):
+            cursor.execute(f"SELECT {quoted} FROM {table} WHERE id = %s", [pk])
+            rows.append([bytes(v) if isinstance(v, memoryview) else v for v in cursor.fetchone()])
+
+    assert rows[0] == rows[1]
+    assert (stored.created_at, stored.expires_at) == (relayed.created_at, relayed.expires_at)
+    assert stored.summary == relayed.summary

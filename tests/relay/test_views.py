@@ -1,0 +1,312 @@
+"""The pages and the machine API, with and without htmx (upstream faked at the transport)."""
+
+from __future__ import annotations
+
+import base64
+import random
+
+import httpx
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, connection
+from django.test import Client
+
+from tests.factories import LICENSE_BODY, make_request_file, read_vector
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PASSWORD = "s3cret-Pa55"
+
+
+def _upload(client: Client, name: str = "py_activate_key.req", **extra: str):
+    file = SimpleUploadedFile("ls_activation.req", read_vector(name).encode())
+    return client.post("/", {"file": file}, **extra)
+
+
+def test_upload_page_offers_drop_zone_file_input_and_paste(client):
+    response = client.get("/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'type="file"' in html
+    assert 'name="request_text"' in html
+    assert "Paste the request text instead" in html
+    assert 'hx-post="/"' in html
+
+
+def test_upload_without_htmx_redirects_to_the_result_page(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    response = _upload(client)
+
+    assert response.status_code == 303
+    assert response["Location"].startswith("/r/")
+
+
+def test_result_page_shows_the_license_and_a_download_button(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    page = client.get(_upload(client)["Location"])
+
+    html = page.content.decode()
+    assert "Test Product" in html
+    assert "FUH3-4E7A-LZJL-7JTP" in html
+    assert "Time-limited" in html
+    assert "1 January 2030" in html
+    assert "1 of 3 in use" in html
+    assert "Download ls_activation.lic" in html
+    assert "data-auto-download" not in html
+
+
+def test_download_is_base64_of_the_exact_upstream_body(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    result_url = _upload(client)["Location"]
+
+    response = client.get(result_url + "ls_activation.lic")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="ls_activation.lic"'
+    assert response["Content-Type"] == "application/octet-stream"
+    assert base64.b64decode(response.content) == LICENSE_BODY
+
+
+def test_upload_with_htmx_swaps_in_the_result_and_starts_the_download(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    response = _upload(client, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert "data-auto-download" in html
+    assert response["HX-Push-Url"].startswith("/r/")
+
+
+def test_upload_of_pasted_text_relays_it(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("flat_v1_activate_key.req")
+
+    response = client.post("/", {"request_text": "\n  " + text + "  \n"})
+
+    assert response.status_code == 303
+    assert upstream.requests[0].content == text.strip().encode()
+
+
+def test_deactivation_result_says_the_seat_is_free_and_what_was_synced(client, upstream):
+    upstream.answer("deactivate_offline", body='"license_deactivated"')
+
+    page = client.get(_upload(client, "py_deactivate_key_consumption.req")["Location"])
+
+    html = page.content.decode()
+    assert "The computer is deactivated" in html
+    assert "seat is free" in html
+    assert "3 uses of the license" in html
+    assert "2 uses of the feature <code>export</code>" in html
+    assert "Download" not in html
+
+
+def test_deactivation_result_offers_no_license_download(client, upstream):
+    upstream.answer("deactivate_offline", body="license_deactivated")
+    result_url = _upload(client, "py_deactivate_key_consumption.req")["Location"]
+
+    assert client.get(result_url + "ls_activation.lic").status_code == 404
+
+
+def test_upload_error_without_htmx_shows_message_file_name_and_the_form(client, upstream):
+    upstream.error("activate_offline", 400, "license_activated_max_times", "Max activations hit")
+
+    response = _upload(client)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "maximum number of computers" in html
+    assert "Max activations hit" in html
+    assert "ls_activation.req" in html
+    assert 'id="upload-form"' in html
+
+
+def test_upload_error_with_htmx_returns_the_error_panel_only(client, upstream):
+    upstream.fail("activate_offline", httpx.ConnectError("refused"))
+
+    response = _upload(client, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 502
+    assert "<html" not in html
+    assert "could not be reached" in html
+    assert "Support reference" in html
+
+
+def test_upload_of_nothing_says_to_choose_a_file(client):
+    response = client.post("/", {"request_text": "   "})
+
+    assert response.status_code == 400
+    assert "empty" in response.content.decode().lower()
+
+
+def test_upload_rate_limited_upstream_keeps_retry_after(client, upstream):
+    upstream.answers["activate_offline"] = [
+        lambda request: httpx.Response(429, headers={"Retry-After": "12"}, json={})
+    ]
+
+    response = _upload(client)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "12"
+    assert "12 seconds" in response.content.decode()
+
+
+def test_upload_oversized_body_is_refused_unread(client):
+    response = client.generic(
+        "POST", "/", data=b"x" * 10, content_type="text/plain", CONTENT_LENGTH="10485760"
+    )
+
+    assert response.status_code == 413
+    assert "too large" in response.content.decode()
+
+
+def test_upload_error_never_echoes_the_password_or_the_file(client, upstream):
+    upstream.error("activate_offline", 400, "license_not_found")
+    text = read_vector("py_activate_user.req")
+
+    response = client.post("/", {"request_text": text})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert PASSWORD not in html
+    assert text.strip()[:40] not in html
+
+
+def test_result_page_unknown_token_is_a_friendly_404(client):
+    response = client.get("/r/not-a-real-token/")
+
+    assert response.status_code == 404
+    assert "no longer available" in response.content.decode()
+
+
+def test_api_activation_returns_the_license_file(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    api = Client(enforce_csrf_checks=True)
+
+    response = api.post(
+        "/api/v1/requests", data=read_vector("py_activate_key.req"), content_type="text/plain"
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="ls_activation.lic"'
+    assert base64.b64decode(response.content) == LICENSE_BODY
+
+
+def test_api_takes_a_multipart_file_field(client, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    file = SimpleUploadedFile("x.req", read_vector("node_activate_key.req").encode())
+
+    response = Client(enforce_csrf_checks=True).post("/api/v1/requests", {"file": file})
+
+    assert response.status_code == 200
+    assert upstream.requests[0].content == read_vector("node_activate_key.req").encode()
+
+
+def test_api_deactivation_returns_json(client, upstream):
+    upstream.answer("deactivate_offline", body='"license_deactivated"')
+
+    response = client.post(
+        "/api/v1/requests",
+        data=read_vector("py_deactivate_key_consumption.req"),
+        content_type="text/plain",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["result"] == "deactivated"
+    assert response.json()["synced"]["consumptions"] == 3
+
+
+def test_api_error_is_json_with_status_code_and_message(client, upstream):
+    upstream.error("activate_offline", 400, "license_not_enabled", "License disabled")
+
+    response = client.post(
+        "/api/v1/requests", data=read_vector("py_activate_key.req"), content_type="text/plain"
+    )
+
+    body = response.json()
+    assert response.status_code == 400
+    assert body["status"] == 400
+    assert body["code"] == "license_not_enabled"
+    assert "disabled" in body["message"]
+
+
+def test_api_oversized_body_is_refused_with_json(client):
+    response = client.generic(
+        "POST",
+        "/api/v1/requests",
+        data=b"x",
+        content_type="text/plain",
+        CONTENT_LENGTH=str(5 * 1024 * 1024),
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+
+
+def test_api_get_is_not_allowed(client):
+    assert client.get("/api/v1/requests").status_code == 405
+
+
+def test_healthz_answers_ok(client):
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_answers_ok_when_the_database_answers(client):
+    response = client.get("/readyz")
+
+    assert (response.status_code, response.content) == (200, b"ok")
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(client, monkeypatch):
+    def refuse() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
+    response = client.get("/readyz")
+
+    assert (response.status_code, response.content) == (503, b"database unreachable")
+
+
+def test_healthz_answers_even_when_the_database_is_unreachable(client, monkeypatch):
+    def refuse() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
+    assert client.get("/healthz").status_code == 200
+
+
+def _random_uploads(seed: int, count: int) -> list[bytes]:
+    rng = random.Random(seed)
+    valid = read_vector("py_activate_key.req").encode()
+    samples = []
+    for index in range(count):
+        choice = index % 4
+        if choice == 0:
+            samples.append(rng.randbytes(rng.randint(0, 400)))
+        elif choice == 1:
+            samples.append(valid[: rng.randint(0, len(valid))])
+        elif choice == 2:
+            samples.append(base64.b64encode(rng.randbytes(rng.randint(1, 200))))
+        else:
+            fields = {"request": rng.choice(["activation", "x", 3]), "product": rng.choice(["", 1])}
+            samples.append(make_request_file(**fields).encode()[: rng.randint(1, 300)])
+    return samples
+
+
+def test_random_uploads_get_a_clear_4xx_never_a_500(client, upstream):
+    upstream.error("activate_offline", 400, "license_not_found")
+    for sample in _random_uploads(seed=7, count=200):
+        page = client.post("/", {"file": SimpleUploadedFile("f.req", sample)})
+        api = client.post("/api/v1/requests", data=sample, content_type="text/plain")
+
+        assert 400 <= page.status_code < 500, sample
+        assert 400 <= api.status_code < 500, sample
+        assert api.json()["message"]
