@@ -95,15 +95,19 @@ def _check_usable(license: License, now: datetime) -> None:
 
 
 def _lock_seat_licenses(license: License) -> list[License]:
-    """The licenses that hold seats, locked: the license itself, or a bundle's sublicenses."""
+    """The licenses that hold seats, locked: the license itself, then a bundle's sublicenses.
+
+    A bundle's own license comes first and holds a seat of its own, because the SDKs load a
+    bundle answer only when its first license is the bundle's (Python SDK 4, BundleManager).
+    """
     License.objects.select_for_update().filter(pk=license.pk).get()
-    sublicenses = list(
+    sublicenses = (
         License.objects.select_for_update()
         .filter(bundle_license=license)
         .select_related("product")
         .order_by("pk")
     )
-    return sublicenses or [license]
+    return [license, *sublicenses]
 
 
 def _take_seat(license: License, request_file: RequestFile, now: datetime) -> Device:

@@ -31,7 +31,8 @@ def render_activation(
     bundle: bool,
     now: datetime,
 ) -> bytes:
-    """The 200 body: one license object, or a bundle's `{"licenses", "bundle_signature_v2"}`."""
+    """The 200 body: one license object, or a bundle's `{"licenses", "bundle_signature_v2"}`
+    listing the bundle's own license first, then each product's (as `activations` come)."""
     date = http_date(now.timestamp())
     objects = [
         build_license_object(activation, request_file, shared_key, date=date)

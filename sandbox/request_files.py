@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 
 from sandbox.errors import ApiError
 from sandbox.models import Credential
@@ -26,6 +28,9 @@ from sandbox.signing import hmac_b64, request_signature, signatures_match
 MAX_FUTURE_SKEW = timedelta(hours=24)
 _DEVICE_FIELDS = ("hostname", "os_ver", "app_ver", "sdk_ver", "ip", "mac_address")
 _JS_DATE = "%a %b %d %Y %H:%M:%S GMT%z"
+# Usage counts land in 32-bit integer columns; a hardware id in a 500-character one.
+_MAX_COUNT = 2**31 - 1
+_MAX_HARDWARE_ID = 500
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,16 @@ class RequestFile:
 
 def read_body(request: HttpRequest) -> str:
     """The base64 text: a raw `text/plain` body, or the multipart field `file`."""
-    if request.content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        raw = upload.read() if upload else request.POST.get("file", "").encode()
-    else:
-        raw = request.body
+    try:
+        if request.content_type == "multipart/form-data":
+            upload = request.FILES.get("file")
+            raw = upload.read() if upload else request.POST.get("file", "").encode()
+        else:
+            raw = request.body
+    except RequestDataTooBig:
+        raise ApiError("validation_error", "the request body is too large", status=413) from None
+    except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent):
+        raise ApiError("validation_error", "the multipart body cannot be read") from None
     text = raw.decode("ascii", errors="replace").strip()
     if not text:
         raise ApiError("missing_content", "the request body holds no request file")
@@ -82,6 +92,7 @@ def read_body(request: HttpRequest) -> str:
 def parse_request_file(text: str, *, kind: str) -> RequestFile:
     """Decode a request file of any of the three shapes meant for an endpoint of `kind`."""
     document = _decode_json(text)
+    _check_text(document)
     inner = document.get("request")
     if isinstance(inner, dict):
         outer = document.get("signature")
@@ -133,11 +144,34 @@ def _decode_json(text: str) -> dict[str, object]:
     try:
         raw = base64.b64decode("".join(text.split()), validate=True)
         document = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise ApiError("invalid_json", "the request file is not base64 of JSON") from None
     if not isinstance(document, dict):
         raise ApiError("validation_error", "the request file is not a JSON object")
     return document
+
+
+def _check_text(document: dict[str, object]) -> None:
+    """Every name and string in the file must be text a database and a hash can take: JSON may
+    carry lone surrogates (\\ud800) and NUL characters, which neither can."""
+    pending: list[object] = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and not _is_sound_text(value):
+            raise ApiError("validation_error", "the request file holds text that is not valid")
+
+
+def _is_sound_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def _check_fields(request_file: RequestFile, *, kind: str) -> None:
@@ -161,19 +195,21 @@ def _check_fields(request_file: RequestFile, *, kind: str) -> None:
     if missing:
         message = "some parameters are missing in the request: " + ", ".join(missing)
         raise ApiError("missing_parameters", message)
+    if len(request_file.hardware_id) > _MAX_HARDWARE_ID:
+        raise ApiError("validation_error", "hardware_id is too long")
     _check_usage_fields(request_file.fields)
 
 
 def _check_usage_fields(fields: dict[str, object]) -> None:
     """Deactivations carry usage; wrong types would corrupt the totals, so refuse them."""
     consumptions = fields.get("consumptions")
-    if consumptions is not None and (type(consumptions) is not int):
+    if consumptions is not None and not _is_count(consumptions):
         raise ApiError("validation_error", "consumptions must be an integer")
     features = fields.get("product_features") or []
     if not isinstance(features, list) or not all(
         isinstance(item, dict)
         and isinstance(item.get("code"), str)
-        and type(item.get("local_consumption", 0)) is int
+        and _is_count(item.get("local_consumption", 0))
         for item in features
     ):
         raise ApiError("validation_error", "product_features must list codes and integers")
@@ -184,21 +220,36 @@ def _check_usage_fields(fields: dict[str, object]) -> None:
         raise ApiError("validation_error", "variables must map names to strings")
 
 
+def _is_count(value: object) -> bool:
+    return type(value) is int and -_MAX_COUNT <= value <= _MAX_COUNT
+
+
 def _signature_matches(request_file: RequestFile, shared_key: str) -> bool:
-    inner = request_file.fields.get("signature")
-    if inner is not None:
-        expected = request_signature(
-            shared_key,
-            date=request_file.text("date"),
-            identity=request_file.identity,
-            hardware_id=request_file.hardware_id,
-            client=request_file.client,
-        )
-        return signatures_match(expected, inner)
-    # Without an inner signature (Node SDK), the outer one covers the inner JSON as written:
-    # the Python SDK's json.dumps defaults or the Node SDK's compact JSON.stringify.
+    """Every signature the file's shape carries: flat files the inner one, Node files the outer
+    one, Python files both (the inner one leaves usage counts and device facts unsigned)."""
+    if request_file.shape != "node" and not _inner_signature_matches(request_file, shared_key):
+        return False
+    return request_file.shape == "flat" or _outer_signature_matches(request_file, shared_key)
+
+
+def _inner_signature_matches(request_file: RequestFile, shared_key: str) -> bool:
+    expected = request_signature(
+        shared_key,
+        date=request_file.text("date"),
+        identity=request_file.identity,
+        hardware_id=request_file.hardware_id,
+        client=request_file.client,
+    )
+    return signatures_match(expected, request_file.fields.get("signature"))
+
+
+def _outer_signature_matches(request_file: RequestFile, shared_key: str) -> bool:
+    # The outer signature covers the inner JSON as the SDK wrote it: Python's json.dumps,
+    # ASCII-escaped for activations and raw UTF-8 for deactivations, or Node's compact
+    # JSON.stringify.
     texts = (
         json.dumps(request_file.fields),
+        json.dumps(request_file.fields, ensure_ascii=False),
         json.dumps(request_file.fields, separators=(",", ":"), ensure_ascii=False),
     )
     return any(

@@ -2,7 +2,8 @@
 
 Rows are matched by natural keys and updated in place, so running a seed twice leaves the same
 rows. Unknown keys are ignored; missing optional values take defaults. Usage state (devices,
-consumption totals) is never reset by a seed: `make run` reseeds on every start.
+consumption totals) is never reset by a seed: `make run` reseeds on every start; the sandbox
+page's reset button clears it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
-from sandbox.models import Credential, Feature, License, Product
+from sandbox.models import Credential, Device, Feature, License, Product, UsageSync
 
 
 class SeedError(ValueError):
@@ -36,6 +37,15 @@ def seed_sandbox(document: dict[str, object]) -> dict[str, int]:
         for entry in licenses:
             _seed_license(entry)
     return {"credentials": len(credentials), "products": len(products), "licenses": len(licenses)}
+
+
+def reset_sandbox() -> None:
+    """Back to the state a seed leaves: every seat free, no usage synced, no transfers."""
+    with transaction.atomic():
+        UsageSync.objects.all().delete()
+        Device.objects.all().delete()
+        License.objects.update(total_consumptions=0, transfer_count=0)
+        Feature.objects.update(total_consumptions=0)
 
 
 def _entries(document: dict[str, object], name: str) -> list[dict[str, object]]:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sandbox.activation import activate_offline, deactivate_offline
 from sandbox.authorization import authorize_request
 from sandbox.errors import ApiError
+from sandbox.forms import SampleFileForm
 from sandbox.license_objects import compact_json, render_activation
 from sandbox.models import Credential, Device, License, Product
 from sandbox.request_files import parse_request_file, read_body, verify_request_file
+from sandbox.sample_files import SampleFileError, Usage, make_sample_file
+from sandbox.seeding import reset_sandbox
 from sandbox.signing import public_key_pem
 
 
@@ -49,6 +53,44 @@ def public_key(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
+    return _render_index(request, SampleFileForm())
+
+
+@require_POST
+def sample_file(request: HttpRequest) -> HttpResponse:
+    """The form's answer: a `.req` download, or the page again saying what to fix."""
+    form = SampleFileForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            text = make_sample_file(
+                license=data["license"],
+                kind=data["kind"],
+                computer_name=data["computer_name"],
+                password=data["password"],
+                usage=_usage(data),
+                now=timezone.now(),
+            )
+        except SampleFileError as error:
+            form.add_error(None, str(error))
+        else:
+            response = HttpResponse(text, content_type="application/octet-stream")
+            response["Content-Disposition"] = f'attachment; filename="ls_{data["kind"]}.req"'
+            return response
+    return _render_index(request, form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def reset(request: HttpRequest) -> HttpResponse:
+    """GET asks for confirmation; POST frees every seat and forgets synced usage."""
+    if request.method == "GET":
+        return render(request, "sandbox/reset.html")
+    reset_sandbox()
+    messages.success(request, "The sandbox is reset: every seat is free and no usage is synced.")
+    return redirect("sandbox:index")
+
+
+def _render_index(request: HttpRequest, form: SampleFileForm, *, status: int = 200) -> HttpResponse:
     active_devices = Prefetch(
         "devices", queryset=Device.objects.filter(active=True), to_attr="active_devices"
     )
@@ -69,8 +111,19 @@ def index(request: HttpRequest) -> HttpResponse:
         "credentials": Credential.objects.order_by("api_key"),
         "products": Product.objects.prefetch_related("bundle_products"),
         "licenses": licenses,
+        "form": form,
     }
-    return render(request, "sandbox/index.html", context)
+    return render(request, "sandbox/index.html", context, status=status)
+
+
+def _usage(data: dict[str, object]) -> Usage:
+    features = (
+        [{"code": data["feature_code"], "local_consumption": data["feature_consumption"]}]
+        if data["feature_code"]
+        else []
+    )
+    variables = {data["variable_name"]: data["variable_value"]} if data["variable_name"] else {}
+    return Usage(consumptions=data["consumptions"], product_features=features, variables=variables)
 
 
 def _answer(request: HttpRequest, *, kind: str, bundle: bool) -> HttpResponse:

@@ -533,3 +533,77 @@ def test_branded_tenant_page_shows_its_name_and_colours(open_page, portal):
     assert RelayResult.objects.get().tenant_slug == "acme-localhost"
     assert_accessible(page, "branded tenant result")
     assert_accessible(open_page(tenant_url, color_scheme="dark"), "branded tenant page (dark)")
+
+
+def make_sample_file(page: Page, license: str, computer: str, kind: str = "Activation") -> str:
+    """Fill in the sandbox page's sample file form and download the request file it makes."""
+    page.get_by_label("Demo license").select_option(label=license)
+    page.get_by_label("Computer name").fill(computer)
+    page.get_by_label(kind, exact=True).check()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the request file").click()
+    assert download.value.suggested_filename == f"ls_{kind.lower()}.req"
+    return Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def test_newcomer_makes_sample_files_activates_and_gets_the_seat_back(page):
+    key_license = "key FUH3-4E7A-LZJL-7JTP, Test Product (TP)"
+    page.get_by_role("link", name="Make a sample one").click()
+    expect(page.get_by_role("heading", name="Make a sample request file")).to_be_visible()
+    assert_accessible(page, "sandbox page with the sample form")
+    activation = make_sample_file(page, key_license, "newcomer-pc")
+
+    page.goto("/")
+    license_file = json.loads(base64.b64decode(downloaded(activate(page, activation))))
+    assert license_file["times_activated"] == 1
+    page.goto("/sandbox/")
+    seats = page.locator("article", has_text="FUH3-4E7A-LZJL-7JTP")
+    expect(seats).to_contain_text("Active devices (TP): 1")
+    expect(seats).to_contain_text("newcomer-pc")
+    page.get_by_label("Uses of the license").fill("2")
+    deactivation = make_sample_file(page, key_license, "newcomer-pc", "Deactivation")
+
+    page.goto("/")
+    choose_file(page, deactivation, "ls_deactivation.req")
+    expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
+    expect(page.locator("#outcome")).to_contain_text("2 uses of the license")
+    page.goto("/sandbox/")
+    expect(seats).to_contain_text("Active devices (TP): 0")
+    expect(seats).not_to_contain_text("newcomer-pc")
+    expect(seats).to_contain_text("Synced usage: 2 of 100 consumptions")
+
+
+def test_sandbox_reset_asks_first_then_frees_every_seat(page):
+    activate(page)
+    page.goto("/sandbox/")
+    expect(page.locator("main")).to_contain_text("lab-pc-01")
+
+    page.get_by_role("link", name="Reset the sandbox").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reset the sandbox?")
+    assert_accessible(page, "sandbox reset question")
+    page.get_by_role("button", name="Yes, reset the sandbox").click()
+
+    expect(page).to_have_url(re.compile(r"/sandbox/$"))
+    expect(page.get_by_role("status").first).to_contain_text("every seat is free")
+    expect(page.locator("main")).not_to_contain_text("lab-pc-01")
+
+
+def test_sandbox_form_reads_well_dark_narrow_and_without_javascript(open_page):
+    dark = open_page("/sandbox/", color_scheme="dark")
+    assert_accessible(dark, "sandbox page (dark)")
+    support.save_screenshot(dark, "sandbox-dark")
+    narrow = open_page("/sandbox/", viewport={"width": 375, "height": 740})
+    overflow = {"sandbox page": support.horizontal_overflow(narrow)}
+    support.save_screenshot(narrow, "sandbox-375px")
+    narrow.goto("/sandbox/reset")
+    overflow["sandbox reset question"] = support.horizontal_overflow(narrow)
+    plain = open_page("/sandbox/", java_script_enabled=False)
+    plain.get_by_label("Deactivation", exact=True).check()
+    plain.get_by_label("Feature", exact=True).select_option("export")
+    plain.get_by_role("button", name="Download the request file").click()
+
+    expect(plain.locator("main")).to_contain_text("Choose a feature and give its uses, or neither.")
+    assert_accessible(plain, "sample form error (no JavaScript)", javascript=False)
+    for state, pixels in overflow.items():
+        support.report(f"375px {state:<34} {pixels}px wider than the screen")
+    assert overflow == dict.fromkeys(overflow, 0)

@@ -32,13 +32,21 @@ def summarize_activation(request_file: RequestFile, body: bytes) -> dict[str, An
         raise RelayError(
             502, "unexpected_answer", UNREACHABLE, detail="The licensing service sent no license."
         )
-    return {
+    summary = {
         "kind": "activation",
         "product": request_file.product,
         "bundle": len(licenses) > 1 or "licenses" in (document or {}),
         "licenses": licenses,
         "hostname": request_file.device.hostname,
     }
+    # A bundle answer lists the bundle's own license first, then each product's: show the
+    # bundle as the bundle and its products under it.
+    if len(licenses) > 1 and licenses[0]["product_code"] in (
+        request_file.product,
+        request_file.bundle_code,
+    ):
+        summary["bundle_license"], summary["licenses"] = licenses[0], licenses[1:]
+    return summary
 
 
 def summarize_deactivation(request_file: RequestFile) -> dict[str, Any]:

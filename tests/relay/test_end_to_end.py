@@ -161,10 +161,15 @@ def test_bundle_is_learnt_and_shows_each_product_with_one_file(client, sandbox):
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Test Product" in html
-    assert "Team Product" in html
+    assert "Bundle: Suite" in html
+    assert "Products in this bundle" in html
+    assert html.index("Suite") < html.index("Test Product") < html.index("Team Product")
     assert html.count("Download ls_activation.lic") == 1
-    assert len(json.loads(download(client, page))["licenses"]) == 2
+    license_file = json.loads(download(client, page))
+    licenses = license_file["licenses"]
+    assert [item["product_details"]["short_code"] for item in licenses] == ["SUITE", "TP", "TPU"]
+    signed = json.dumps(licenses, separators=(",", ":"), ensure_ascii=False).encode()
+    verify(public_key(client), license_file["bundle_signature_v2"], signed)
     assert LearnedBundle.objects.filter(product="SUITE").exists()
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.urls import clear_url_caches
 
+import offline_portal.urls
 from tests.factories import post_file, read_vector, seed_demo
 
 
@@ -51,3 +55,52 @@ def test_sandbox_page_shows_a_seat_taken_and_freed(client: Client, demo: None) -
     assert "lab-pc-01" in taken
     assert "lab-pc-01" not in freed
     assert "3 of 100 consumptions" in freed
+
+
+def test_sandbox_page_offers_a_sample_file_form_with_labels(client: Client, demo: None) -> None:
+    page = client.get("/sandbox/").content.decode()
+
+    assert "Make a sample request file" in page
+    assert 'action="/sandbox/sample-file"' in page
+    assert "csrfmiddlewaretoken" in page
+    for field in ("license", "password", "computer_name", "consumptions", "feature_code"):
+        assert f'for="id_{field}"' in page
+    assert "<legend>Request type</legend>" in page
+    assert 'href="/sandbox/reset"' in page
+
+
+def test_upload_page_links_to_the_sample_file_form(client: Client, demo: None) -> None:
+    page = client.get("/").content.decode()
+
+    assert "No request file?" in page
+    assert '<a href="/sandbox/#sample-file">Make a sample one</a>' in page
+
+
+@pytest.fixture
+def sandbox_off(settings: object) -> Iterator[None]:
+    """The portal's URLs as a start with SANDBOX_ENABLED off builds them."""
+    enabled = settings.SANDBOX_ENABLED
+    settings.SANDBOX_ENABLED = False
+    importlib.reload(offline_portal.urls)
+    clear_url_caches()
+    yield
+    settings.SANDBOX_ENABLED = enabled
+    importlib.reload(offline_portal.urls)
+    clear_url_caches()
+
+
+@pytest.mark.parametrize("path", ["/sandbox/", "/sandbox/sample-file", "/sandbox/reset"])
+def test_sandbox_pages_do_not_exist_when_the_sandbox_is_off(
+    client: Client, demo: None, sandbox_off: None, path: str
+) -> None:
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
+
+
+def test_upload_page_has_no_sample_link_when_the_sandbox_is_off(
+    client: Client, demo: None, sandbox_off: None
+) -> None:
+    page = client.get("/").content.decode()
+
+    assert "No request file?" not in page
+    assert "/sandbox/" not in page

@@ -87,6 +87,7 @@ def test_bundle_signature_v2_verifies_over_the_licenses_list(client: Client, dem
 
     licenses_text = json.dumps(body["licenses"], separators=(",", ":")).encode()
     verify(fetch_public_key(client), body["bundle_signature_v2"], licenses_text)
+    assert body["licenses"][0]["product_details"]["short_code"] == "SUITE"
 
 
 def test_bundle_licenses_carry_their_own_signatures(client: Client, demo: None) -> None:
