@@ -129,10 +129,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several gunicorn workers share the file: take the write lock when a transaction starts
-    # (no "database is locked" mid-transaction), wait for it in line (portal/sqlite/base.py),
-    # and let readers run beside a writer.
-    DATABASES["default"]["ENGINE"] = "portal.sqlite"
+    # Several gunicorn workers share the file. IMMEDIATE takes the write lock when a
+    # transaction begins, so a transaction that writes never fails to upgrade its read lock
+    # midway ("database is locked" with no wait); `timeout` is SQLite's busy timeout, how long
+    # a writer waits for the lock; WAL lets readers run beside the one writer, and
+    # synchronous=NORMAL is the durability WAL is meant to run with (a power cut may lose the
+    # last commits, never corrupt the file).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
