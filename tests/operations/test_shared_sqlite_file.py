@@ -1,6 +1,6 @@
 """SQLite as gunicorn runs it: several worker processes, each with many threads, writing one
 database file at the same time (settings.py's options: IMMEDIATE transactions, WAL, a busy
-timeout). Not one upload may fail with "database is locked"."""
+timeout). Not one upload may fail with "database is locked", and the rate limit loses no count."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def answer(request):
 
 license_api.set_client(license_api.build_client(httpx.MockTransport(answer)))
 process, threads, files = (int(value) for value in sys.argv[1:4])
-errors, tokens = [], []
+errors, tokens, counted = [], [], []
 
 def upload(text):
+    counted.append(1)
     enforce_rate_limit(RequestFactory().post("/"), tenant_slug="default")
     return relay_request(tenant=default_tenant(), data=text, filename="x.req")
 
@@ -69,7 +70,9 @@ for worker in workers:
     worker.start()
 for worker in workers:
     worker.join()
-print(json.dumps({"errors": errors, "tokens": len(tokens), "distinct": len(set(tokens))}))
+print(json.dumps({
+    "errors": errors, "tokens": len(tokens), "distinct": len(set(tokens)), "uploads": len(counted)
+}))
 """
 
 
@@ -108,7 +111,20 @@ def test_worker_processes_writing_one_sqlite_file_at_once_never_find_it_locked(p
         worker.stdin.flush()
     reports = [json.loads(worker.communicate(timeout=300)[0]) for worker in workers]
 
-    uploads = THREADS * FILES_PER_THREAD
+    files = THREADS * FILES_PER_THREAD
     assert [report["errors"] for report in reports] == [[]] * PROCESSES
-    assert [report["tokens"] for report in reports] == [2 * uploads] * PROCESSES
-    assert [report["distinct"] for report in reports] == [uploads] * PROCESSES
+    assert [report["tokens"] for report in reports] == [2 * files] * PROCESSES
+    assert [report["distinct"] for report in reports] == [files] * PROCESSES
+    assert _rate_limit_hits(portal_env) == sum(report["uploads"] for report in reports)
+
+
+def _rate_limit_hits(env: dict[str, str]) -> int:
+    """Every upload counted once by the rate limit, across both processes: none lost."""
+    total = (
+        "from django.db.models import Sum; "
+        "from portal.operations.models import RateLimitCounter; "
+        "print(RateLimitCounter.objects.aggregate(total=Sum('hits'))['total'])"
+    )
+    shell = [sys.executable, "manage.py", "shell", "-c", total]
+    done = subprocess.run(shell, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1])
