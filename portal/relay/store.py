@@ -35,31 +35,39 @@ def claim(*, tenant_slug: str, request_file: RequestFile, filename: str) -> Rela
     _purge_now_and_then()
     request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
     while True:
-        try:
-            with transaction.atomic():
-                result = RelayResult.objects.create(
-                    tenant_slug=tenant_slug,
-                    request_hash=request_hash,
-                    kind=request_file.kind,
-                    filename=filename[:255],
-                    expires_at=timezone.now() + timedelta(seconds=leases.lease_seconds()),
-                    license_hash=_license_hash(request_file),
-                    hardware_hash=_digest(request_file.hardware_id),
-                )
-        except IntegrityError:
-            existing = RelayResult.objects.filter(
-                tenant_slug=tenant_slug, request_hash=request_hash
-            ).first()
-            if existing is None:  # finished and removed since: claim again
-                continue
-            if existing.expires_at > timezone.now():
-                existing.claimed = False
-                return existing
-            RelayResult.objects.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
-            continue
-        leases.hold(result.pk)
-        result.claimed = True
-        return result
+        result = _insert_claim(tenant_slug, request_hash, request_file, filename)
+        if result is not None:
+            leases.hold(result.pk)
+            result.claimed = True
+            return result
+        rows = RelayResult.objects.filter(tenant_slug=tenant_slug, request_hash=request_hash)
+        existing = rows.first()
+        if existing is None:
+            continue  # the row went between the insert and the read: claim again
+        if existing.expires_at > timezone.now():
+            existing.claimed = False
+            return existing
+        # Its lease lapsed (a dead owner) or its keeping time ended: remove it, claim again.
+        rows.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
+
+
+def _insert_claim(
+    tenant_slug: str, request_hash: str, request_file: RequestFile, filename: str
+) -> RelayResult | None:
+    """A new pending row, or None when the file already has one (the unique constraint)."""
+    try:
+        with transaction.atomic():
+            return RelayResult.objects.create(
+                tenant_slug=tenant_slug,
+                request_hash=request_hash,
+                kind=request_file.kind,
+                filename=filename[:255],
+                expires_at=timezone.now() + timedelta(seconds=leases.lease_seconds()),
+                license_hash=_license_hash(request_file),
+                hardware_hash=_digest(request_file.hardware_id),
+            )
+    except IntegrityError:
+        return None
 
 
 def finish(result: RelayResult) -> None:
