@@ -129,10 +129,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several gunicorn workers share the file: take the write lock when a transaction starts
-    # (no "database is locked" mid-transaction), wait for it in line (portal/sqlite/base.py),
-    # and let readers run beside a writer.
-    DATABASES["default"]["ENGINE"] = "portal.sqlite"
+    # Several gunicorn workers share the file. IMMEDIATE takes the write lock when a
+    # transaction begins, so a transaction that writes never fails to upgrade its read lock
+    # midway ("database is locked" with no wait); `timeout` is SQLite's busy timeout, how long
+    # a writer waits for the lock; WAL lets readers run beside the one writer, and
+    # synchronous=NORMAL is the durability WAL is meant to run with (a power cut may lose the
+    # last commits, never corrupt the file).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -246,6 +248,8 @@ LICENSE_SHARED_KEY = _env("LICENSE_SHARED_KEY")
 LICENSE_API_BUNDLE_PRODUCTS = _env_list("LICENSE_API_BUNDLE_PRODUCTS")
 LICENSE_API_CONNECT_TIMEOUT = _env_number("LICENSE_API_CONNECT_TIMEOUT", 5.0)
 LICENSE_API_READ_TIMEOUT = _env_number("LICENSE_API_READ_TIMEOUT", 30.0)
+# The longest one License API call may take, connect to the last byte of the answer.
+LICENSE_API_DEADLINE = _env_number("LICENSE_API_DEADLINE", 45.0)
 
 # Tenants' secrets at rest: comma-separated passphrases, newest first (rotation).
 PORTAL_SECRETS_KEYS = _env_list("PORTAL_SECRETS_KEY")
@@ -260,6 +264,9 @@ PORTAL_DEFAULT_ACCENT_COLOR = _env("PORTAL_ACCENT_COLOR", "")
 
 # How long a result (and its license file) stays downloadable, in seconds.
 PORTAL_RESULT_TTL = int(_env_number("PORTAL_RESULT_TTL", 30 * 60))
+# A pending upload's claim on its file lasts this long unless its process renews it (every
+# third of it, while the call runs): a claim held by a killed worker is free again this soon.
+PORTAL_CLAIM_LEASE_SECONDS = max(1.0, _env_number("PORTAL_CLAIM_LEASE_SECONDS", 6.0))
 
 # Uploads and API calls allowed per client address and tenant in each window (0: no limit).
 PORTAL_RATE_LIMIT = int(_env_number("PORTAL_RATE_LIMIT", 30))

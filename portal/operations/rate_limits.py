@@ -1,12 +1,11 @@
 """The rate limit on uploads and the API: PORTAL_RATE_LIMIT requests per client address and
 tenant in each window of PORTAL_RATE_LIMIT_WINDOW seconds.
 
-The counters live in the database, the one store every worker and instance already shares.
-Fixed windows, one row per tenant, client and window, counted by a single
-`INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1` (with `RETURNING hits` on PostgreSQL;
-SQLite reads the count back): one write per request, and no count lost between concurrent
-requests. (Django's cache API was the other way: its database cache's incr() reads, then
-writes, and loses counts under load.)
+The counters live in the database, the one store every worker and instance already shares:
+fixed windows, one row per tenant, client and window. A hit is one UPDATE of `hits + 1`,
+made in the database so that concurrent requests lose no count; the window's first hit
+creates the row instead. (Django's cache API was the other way: its database cache's incr()
+reads, then writes, and loses counts under load.)
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 
 from portal.operations import metrics
@@ -48,7 +48,7 @@ def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
     )
     if hits == 1:  # a new window for this client: a good moment to drop finished ones
         # Those that ended a window ago or more: a request counted at the end of the window
-        # just ended may still be reading its count back (SQLite, below).
+        # just ended may still be reading its count back (_count_hit).
         finished = datetime.fromtimestamp(now - window, UTC)
         RateLimitCounter.objects.filter(expires_at__lte=finished).delete()
     if hits > limit:
@@ -97,24 +97,17 @@ def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
 
 
 def _count_hit(bucket: str, *, expires_at: datetime) -> int:
-    """Add one hit to the bucket's row (made on the first) and return its hits, atomically."""
-    db = connections[DEFAULT_DB_ALIAS]  # once: `django.db.connection` looks it up on every use
-    table = db.ops.quote_name(RateLimitCounter._meta.db_table)
-    upsert = (
-        f"INSERT INTO {table} (bucket, hits, expires_at) VALUES (%s, 1, %s) "
-        f"ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1"
-    )
-    params = [bucket, db.ops.adapt_datetimefield_value(expires_at)]
-    if db.vendor != "sqlite":
-        with db.cursor() as cursor:
-            cursor.execute(upsert + " RETURNING hits", params)
-            return cursor.fetchone()[0]
-    # SQLite: the write alone, then the count read back, because RETURNING would hold the
-    # write lock until its row is read (portal/sqlite). A hit counted in between makes both
-    # requests see the higher count: at the limit, that can refuse one request early, never
-    # let one more through.
-    with db.cursor() as cursor:
-        cursor.execute(upsert, params)
-        cursor.execute(f"SELECT hits FROM {table} WHERE bucket = %s", [bucket])
-        row = cursor.fetchone()
-    return row[0] if row else 1  # the row was purged in between: a first hit again
+    """Add one hit to the bucket's row (made on the first) and return its hits."""
+    counters = RateLimitCounter.objects.filter(bucket=bucket)
+    if not counters.update(hits=F("hits") + 1):
+        try:
+            with transaction.atomic():
+                RateLimitCounter.objects.create(bucket=bucket, hits=1, expires_at=expires_at)
+            return 1
+        except IntegrityError:  # another request made it first: count on it
+            counters.update(hits=F("hits") + 1)
+    # The count is read after the write, so hits counted in between are in it too: at the
+    # limit, two requests at once may both see the higher count and one be refused a moment
+    # early, never one more let through. OK to be a little inexact here for the sake of
+    # simplicity. A row purged in between (a window later) reads as a first hit.
+    return counters.values_list("hits", flat=True).first() or 1

@@ -16,7 +16,14 @@ class RelayResult(models.Model):
 
     Kept in the database so that every worker and instance can serve the link. A row is
     claimed as `pending` before the upstream call, so a double click or a second upload of the
-    same file waits for the first instead of spending a second seat.
+    same file waits for the first instead of spending a second seat. While pending,
+    `expires_at` is the claim's lease, which its owner renews (portal/relay/leases.py); once
+    done, the end of its keeping time.
+
+    `license_hash` and `hardware_hash` name the license and the computer the file is about,
+    so that a later deactivation can drop a kept activation of that computer, and the other
+    way round: SHA-256 digests, never the license key or user name itself, and a fixed width
+    whatever text a file puts in its hardware id.
     """
 
     class Kind(models.TextChoices):
@@ -37,11 +44,18 @@ class RelayResult(models.Model):
     license_file = models.BinaryField(blank=True, default=b"")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+    license_hash = models.CharField(max_length=64, blank=True)
+    hardware_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant_slug", "request_hash"], name="one_result_per_request_file"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant_slug", "license_hash", "hardware_hash"], name="result_device"
             )
         ]
 

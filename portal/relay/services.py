@@ -5,7 +5,6 @@ The one use case of the portal, shared by the pages and the machine API.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
@@ -42,18 +41,15 @@ def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> R
     started = time.perf_counter()
     reference = secrets.token_hex(4).upper()
     request_file = _read_allowed(tenant, data, reference, started)
-    request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
     for _attempt in range(3):
         result = relay_store.claim(
-            tenant_slug=tenant.slug,
-            request_hash=request_hash,
-            kind=request_file.kind,
-            filename=filename,
+            tenant_slug=tenant.slug, request_file=request_file, filename=filename
         )
         if result.claimed:
             return _relay_and_store(tenant, request_file, result, reference, started)
         finished = relay_store.wait_for(result)
         if finished is not None:
+            relay_store.show_filename(finished, filename)
             _log(tenant, request_file, reference, started, outcome="reused")
             return finished
     raise RelayError(504, "service_timeout", describe_upstream_error("service_timeout", ""))

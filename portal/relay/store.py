@@ -1,29 +1,26 @@
-"""The relay's reads and writes of RelayResult and LearnedBundle rows, on the upload path.
+"""The relay's reads and writes of RelayResult and LearnedBundle rows, through the ORM.
 
-The four that every upload makes (claim, finish or release, the learned-bundle check) are one
-SQL statement each, written out here rather than built by the ORM: building a query cost more
-CPU than SQLite or PostgreSQL spend running it (see `make bench`). Values other than text
-and aware times go through the model fields' own conversion (`get_db_prep_save`), and times
-through the backend's (where that conversion ends), so the rows are exactly what the ORM would
-write and read back (tests/test_services.py checks). The rarer reads stay with the ORM.
-On SQLite the writes are plain statements outside a transaction, without RETURNING, so they
-hold the writer queue (portal/sqlite) as briefly as possible. Each function looks the thread's
-connection up once (`_db()`): `django.db.connection` is a proxy that looks it up again on
-every attribute, 4 us each.
+One upload of a file claims it (a pending row, unique per tenant and file), calls the License
+API, then finishes the row (the result, kept PORTAL_RESULT_TTL seconds) or releases it (the
+call failed: the file may be tried again at once). Uploads of the same file meanwhile wait for
+the claim and reuse its result; a claim whose lease lapsed (its owner died: leases.py) is
+taken over. Every write is one statement, or a create() inside atomic() whose IntegrityError
+says another upload was first, so no row is ever read and then written on a stale view: on
+PostgreSQL as on SQLite, nothing here needs a row lock (select_for_update).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import CharField, DateTimeField, Field, Model
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from portal.licensespring.request_files import RequestFile
+from portal.relay import leases
 from portal.relay.models import LearnedBundle, RelayResult
 
 _POLL_SECONDS = 0.1
@@ -31,61 +28,87 @@ _PURGE_EVERY_SECONDS = 60.0
 _last_purge = float("-inf")
 
 
-def claim(*, tenant_slug: str, request_hash: str, kind: str, filename: str) -> RelayResult:
-    """Insert a pending row for this request file and return it, with `claimed` set to
-    whether this call made it (False: another request holds the file, and its row is
-    returned, unless it expired and was removed, which makes this call try again)."""
+def claim(*, tenant_slug: str, request_file: RequestFile, filename: str) -> RelayResult:
+    """The row of this request file, with `claimed` set to whether this call made it (and so
+    must relay the file) or another upload holds it (claimed False: wait for it, or reuse
+    it when done). A row whose lease or keeping time is over is removed and claimed anew."""
     _purge_now_and_then()
-    wait = settings.LICENSE_API_CONNECT_TIMEOUT + 2 * settings.LICENSE_API_READ_TIMEOUT + 5
-    now = timezone.now()
-    result = RelayResult(
-        tenant_slug=tenant_slug,
-        request_hash=request_hash,
-        kind=kind,
-        filename=filename[:255],
-        created_at=now,
-        expires_at=now + timedelta(seconds=wait),
-    )
-    if _insert_unless_exists(result):
-        result.claimed = True
-        return result
-    rows = RelayResult.objects.filter(tenant_slug=tenant_slug, request_hash=request_hash)
-    existing = rows.first()
-    if existing is not None and existing.expires_at <= timezone.now():
-        RelayResult.objects.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
-        existing = None
-    if existing is None:  # expired, or finished and removed in between: claim again
-        return claim(
-            tenant_slug=tenant_slug, request_hash=request_hash, kind=kind, filename=filename
-        )
-    existing.claimed = False
-    return existing
+    request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
+    while True:
+        result = _insert_claim(tenant_slug, request_hash, request_file, filename)
+        if result is not None:
+            leases.hold(result.pk)
+            result.claimed = True
+            return result
+        rows = RelayResult.objects.filter(tenant_slug=tenant_slug, request_hash=request_hash)
+        existing = rows.first()
+        if existing is None:
+            continue  # the row went between the insert and the read: claim again
+        if existing.expires_at > timezone.now():
+            existing.claimed = False
+            return existing
+        # Its lease lapsed (a dead owner) or its keeping time ended: remove it, claim again.
+        rows.filter(pk=existing.pk, expires_at__lte=timezone.now()).delete()
 
 
-_FINISHED = ("state", "summary", "license_file", "expires_at")
+def _insert_claim(
+    tenant_slug: str, request_hash: str, request_file: RequestFile, filename: str
+) -> RelayResult | None:
+    """A new pending row, or None when the file already has one (the unique constraint)."""
+    try:
+        with transaction.atomic():
+            return RelayResult.objects.create(
+                tenant_slug=tenant_slug,
+                request_hash=request_hash,
+                kind=request_file.kind,
+                filename=filename[:255],
+                expires_at=timezone.now() + timedelta(seconds=leases.lease_seconds()),
+                license_hash=_license_hash(request_file),
+                hardware_hash=_digest(request_file.hardware_id),
+            )
+    except IntegrityError:
+        return None
 
 
 def finish(result: RelayResult) -> None:
     """Mark a claimed row done, with its summary and license file, kept for
-    PORTAL_RESULT_TTL seconds from now."""
+    PORTAL_RESULT_TTL seconds from now; and drop the kept results it makes untrue: a
+    deactivation frees the seat that the same computer's kept activations of this license
+    hold, an activation takes the seat a kept deactivation freed."""
     result.state = RelayResult.State.DONE
     result.expires_at = timezone.now() + timedelta(seconds=settings.PORTAL_RESULT_TTL)
-    db = _db()
-    with db.cursor() as cursor:
-        cursor.execute(_finish_sql(), [*_values(db, result, _FINISHED), result.pk])
+    opposite = (
+        RelayResult.Kind.ACTIVATION
+        if result.kind == RelayResult.Kind.DEACTIVATION
+        else RelayResult.Kind.DEACTIVATION
+    )
+    with transaction.atomic():
+        RelayResult.objects.filter(pk=result.pk).update(
+            state=result.state,
+            summary=result.summary,
+            license_file=result.license_file,
+            expires_at=result.expires_at,
+        )
+        # Pending ones are left to their owners: their calls may come before or after this.
+        RelayResult.objects.filter(
+            tenant_slug=result.tenant_slug,
+            license_hash=result.license_hash,
+            hardware_hash=result.hardware_hash,
+            kind=opposite,
+            state=RelayResult.State.DONE,
+        ).delete()
+    leases.drop(result.pk)
 
 
 def release(result: RelayResult) -> None:
     """Remove a claimed row whose relay failed: the same file may be tried again at once."""
-    with _db().cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {_table(RelayResult)} WHERE {_column(RelayResult, 'id')} = %s",
-            [result.pk],
-        )
+    leases.drop(result.pk)
+    RelayResult.objects.filter(pk=result.pk).delete()
 
 
 def wait_for(result: RelayResult) -> RelayResult | None:
-    """Wait while another request relays the same file; None when it failed (row removed)."""
+    """Wait while another upload relays the same file; None when it failed (row removed) or
+    its owner stopped renewing the claim (lease lapsed)."""
     while True:
         current = RelayResult.objects.filter(pk=result.pk).first()
         if current is None:
@@ -94,7 +117,17 @@ def wait_for(result: RelayResult) -> RelayResult | None:
             return current
         if current.expires_at <= timezone.now():
             return None
+        release_connection()  # none held while the other upload's call runs
         time.sleep(_POLL_SECONDS)
+
+
+def show_filename(result: RelayResult, filename: str) -> None:
+    """A kept result reused by a new upload names that upload's file from now on, on its page
+    too. Uploads of one file by two people at once: the later name wins, and both names are
+    the same file's anyway."""
+    if filename and filename[:255] != result.filename:
+        result.filename = filename[:255]
+        RelayResult.objects.filter(pk=result.pk).update(filename=result.filename)
 
 
 def find_result(*, tenant_slug: str, token: str) -> RelayResult | None:
@@ -114,13 +147,7 @@ def purge_expired_results() -> int:
 
 def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:
     """Whether the License API once said this tenant's product is a bundle."""
-    with _db().cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {_table(LearnedBundle)} WHERE {_column(LearnedBundle, 'tenant_slug')}"
-            f" = %s AND {_column(LearnedBundle, 'product')} = %s",
-            [tenant_slug, product],
-        )
-        return cursor.fetchone() is not None
+    return LearnedBundle.objects.filter(tenant_slug=tenant_slug, product=product).exists()
 
 
 def learn_bundle(*, tenant_slug: str, product: str) -> None:
@@ -131,14 +158,13 @@ def release_connection() -> None:
     """Give a pooled connection (PostgreSQL, settings.py) back before a long wait such as the
     License API call; the next query takes one from the pool again. Not inside a transaction,
     and not without a pool, where closing would only cost a reconnect."""
-    db = _db()
-    if db.settings_dict.get("OPTIONS", {}).get("pool") and not db.in_atomic_block:
-        db.close()
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
 
 
 def _purge_now_and_then() -> None:
-    """Delete expired results at most once a minute per process: a write on every upload
-    costs SQLite writers more than stale rows cost anyone (find_result ignores them)."""
+    """Delete expired results at most once a minute per process: stale rows cost no one
+    anything meanwhile (find_result and claim look at expires_at)."""
     global _last_purge
     now = time.monotonic()
     if now - _last_purge >= _PURGE_EVERY_SECONDS:
@@ -146,78 +172,12 @@ def _purge_now_and_then() -> None:
         purge_expired_results()
 
 
-_INSERTED = tuple(field.name for field in RelayResult._meta.concrete_fields if field.name != "id")
+def _license_hash(request_file: RequestFile) -> str:
+    if request_file.license_key:
+        return _digest(f"key:{request_file.license_key}")
+    return _digest(f"user:{request_file.username}")
 
 
-def _insert_unless_exists(result: RelayResult) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING: True, with result.pk set, when the row went in."""
-    # SQLite: the id of the row just inserted (none when the conflict skipped it) without
-    # RETURNING, which would keep the statement, and the write lock, open until it is read.
-    db = _db()
-    returning = db.vendor != "sqlite"
-    with db.cursor() as cursor:
-        cursor.execute(_insert_sql(returning=returning), _values(db, result, _INSERTED))
-        if returning:
-            row = cursor.fetchone()
-            result.pk = row[0] if row else None
-        else:
-            result.pk = cursor.lastrowid if cursor.rowcount == 1 else None
-    if result.pk is not None:
-        result._state.adding = False
-        result._state.db = db.alias
-    return result.pk is not None
-
-
-@cache
-def _finish_sql() -> str:
-    assignments = ", ".join(f"{_column(RelayResult, name)} = %s" for name in _FINISHED)
-    return f"UPDATE {_table(RelayResult)} SET {assignments} WHERE {_column(RelayResult, 'id')} = %s"
-
-
-@cache
-def _insert_sql(*, returning: bool) -> str:
-    columns = ", ".join(_column(RelayResult, name) for name in _INSERTED)
-    placeholders = ", ".join(["%s"] * len(_INSERTED))
-    unique = f"{_column(RelayResult, 'tenant_slug')}, {_column(RelayResult, 'request_hash')}"
-    sql = (
-        f"INSERT INTO {_table(RelayResult)} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({unique}) DO NOTHING"
-    )
-    return sql + f" RETURNING {_column(RelayResult, 'id')}" if returning else sql
-
-
-def _values(db: BaseDatabaseWrapper, instance: Model, names: tuple[str, ...]) -> list[object]:
-    """The fields' values as the database takes them: text as it is (what a CharField would
-    make of it), an aware datetime as the backend adapts it (the end of DateTimeField's own
-    conversion, whose checks are for naive ones), the rest (JSON, bytes) converted by the
-    field."""
-    values = []
-    for field in _fields(type(instance), names):
-        value = getattr(instance, field.attname)
-        if type(value) is str and isinstance(field, CharField):
-            pass
-        elif type(value) is datetime and value.tzinfo and isinstance(field, DateTimeField):
-            value = db.ops.adapt_datetimefield_value(value)
-        else:
-            value = field.get_db_prep_save(value, db)
-        values.append(value)
-    return values
-
-
-@cache
-def _fields(model: type[Model], names: tuple[str, ...]) -> tuple[Field, ...]:
-    return tuple(model._meta.get_field(name) for name in names)
-
-
-def _db() -> BaseDatabaseWrapper:
-    return connections[DEFAULT_DB_ALIAS]
-
-
-@cache
-def _table(model: type[Model]) -> str:
-    return _db().ops.quote_name(model._meta.db_table)
-
-
-@cache
-def _column(model: type[Model], name: str) -> str:
-    return _db().ops.quote_name(model._meta.get_field(name).column)
+def _digest(text: str) -> str:
+    # surrogatepass: a file's JSON may hold any code point, a lone surrogate included.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -146,6 +146,34 @@ def test_deactivation_frees_the_seat_and_syncs_usage(client, sandbox):
     assert KEY_HWID[:12] not in client.get("/sandbox/").content.decode()
 
 
+def test_activating_again_after_deactivating_takes_the_seat_again(client, sandbox):
+    activation = read_vector("py_activate_key.req")
+    upload(client, activation)
+    upload(client, read_vector("py_deactivate_key_consumption.req"))
+
+    page = upload(client, activation)
+
+    assert "1 of 3 in use" in page.content.decode()
+    assert Device.objects.get(hardware_id=KEY_HWID).active
+    assert json.loads(download(client, page))["times_activated"] == 1
+
+
+def test_the_same_file_again_shows_the_name_it_was_just_uploaded_under(client, sandbox):
+    text = read_vector("py_activate_key.req")
+    first = upload(client, text, name="monday.req")
+
+    again = upload(client, text, name="tuesday.req")
+    panel = client.post(
+        "/", {"file": SimpleUploadedFile("wednesday.req", text.encode())}, HTTP_HX_REQUEST="true"
+    )
+
+    assert again.redirect_chain[-1][0] == first.redirect_chain[-1][0]  # the result reused
+    assert "tuesday.req" in again.content.decode()
+    assert "monday.req" not in again.content.decode()
+    assert "wednesday.req" in panel.content.decode()
+    assert "tuesday.req" not in panel.content.decode()
+
+
 def test_user_login_with_wrong_password_is_refused(client, sandbox):
     wrong = make_request_file(product="TPU", username="alice@example.com", password="nope")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from datetime import timedelta
 
 import httpx
@@ -10,6 +12,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from portal.licensespring.request_files import read_request_file
+from portal.relay import leases
+from portal.relay import store as relay_store
 from portal.relay.errors import RelayError
 from portal.relay.models import LearnedBundle, RelayResult
 from portal.relay.services import find_result, purge_expired_results, relay_request
@@ -285,35 +290,168 @@ def test_no_database_connection_is_held_while_the_license_api_answers(upstream):
     assert find_result(tenant=default_tenant(), token=result.token) is not None
 
 
-def test_a_relayed_result_is_stored_exactly_as_the_orm_stores_it(upstream):
-    """The upload path writes its rows with its own SQL (portal/relay_store.py): the columns
-    must hold what the ORM would have written for the same values, times and JSON included."""
+def _second_license() -> bytes:
+    return LICENSE_BODY.replace(b'"times_activated": 1', b'"times_activated": 2')
+
+
+def test_relay_request_activation_after_deactivating_that_computer_calls_again(upstream):
     upstream.answer("activate_offline", body=LICENSE_BODY)
-    relayed = relay_request(tenant=default_tenant(), data=read_vector("py_activate_key.req"))
-    stored = RelayResult.objects.get(pk=relayed.pk)
-    copy = RelayResult.objects.create(
-        tenant_slug=stored.tenant_slug,
-        request_hash="0" * 64,
-        kind=stored.kind,
-        filename=stored.filename,
-        state=stored.state,
-        summary=stored.summary,
-        license_file=bytes(stored.license_file),
-        expires_at=relayed.expires_at,
+    upstream.answer("activate_offline", body=_second_license())
+    upstream.answer("deactivate_offline", body="license_deactivated")
+    activation = read_vector("py_activate_key.req")
+    relay_request(tenant=default_tenant(), data=activation)
+    relay_request(tenant=default_tenant(), data=read_vector("py_deactivate_key_consumption.req"))
+
+    again = relay_request(tenant=default_tenant(), data=activation)
+
+    assert upstream.endpoints == ["activate_offline", "deactivate_offline", "activate_offline"]
+    assert bytes(again.license_file) == _second_license()
+    assert bytes(find_result(tenant=default_tenant(), token=again.token).license_file) == (
+        _second_license()
     )
-    # created_at is auto_now_add: only an update can give the copy the original's time.
-    RelayResult.objects.filter(pk=copy.pk).update(created_at=relayed.created_at)
 
-    columns = ["tenant_slug", "kind", "filename", "state", "summary", "license_file"]
-    columns += ["created_at", "expires_at"]
-    table = connection.ops.quote_name(RelayResult._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(name) for name in columns)
-    with connection.cursor() as cursor:
-        rows = []
-        for pk in (relayed.pk, copy.pk):
-            cursor.execute(f"SELECT {quoted} FROM {table} WHERE id = %s", [pk])
-            rows.append([bytes(v) if isinstance(v, memoryview) else v for v in cursor.fetchone()])
 
-    assert rows[0] == rows[1]
-    assert (stored.created_at, stored.expires_at) == (relayed.created_at, relayed.expires_at)
-    assert stored.summary == relayed.summary
+def test_relay_request_deactivation_after_activating_that_computer_again_calls_again(upstream):
+    upstream.answer("deactivate_offline", body="license_deactivated")
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    deactivation = make_request_file(kind="deactivation", hardware_id="pc-1")
+    relay_request(tenant=default_tenant(), data=deactivation)
+    relay_request(tenant=default_tenant(), data=make_request_file(hardware_id="pc-1"))
+
+    relay_request(tenant=default_tenant(), data=deactivation)
+
+    assert upstream.endpoints == ["deactivate_offline", "activate_offline", "deactivate_offline"]
+
+
+def test_relay_request_deactivating_a_bundle_drops_its_kept_activations(upstream, settings):
+    settings.LICENSE_API_BUNDLE_PRODUCTS = ["SUITE"]
+    upstream.answer("activate_bundle_offline", body=b'{"licenses": [{"license_key": "K"}]}')
+    upstream.answer("deactivate_bundle_offline", body="license_deactivated")
+    bundle = {"license_key": "SUIT-0000-0000-0001", "hardware_id": "pc-1"}
+    activation = make_request_file(product="SUITE", **bundle)
+    relay_request(tenant=default_tenant(), data=activation)
+    deactivation = make_request_file(
+        kind="deactivation", product="SUITE", bundle_code="SUITE", **bundle
+    )
+    relay_request(tenant=default_tenant(), data=deactivation)
+
+    relay_request(tenant=default_tenant(), data=activation)
+
+    assert upstream.endpoints.count("activate_bundle_offline") == 2
+
+
+def test_relay_request_deactivating_another_computer_keeps_the_activation(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upstream.answer("deactivate_offline", body="license_deactivated")
+    activation = make_request_file(hardware_id="pc-1")
+    first = relay_request(tenant=default_tenant(), data=activation)
+    relay_request(
+        tenant=default_tenant(), data=make_request_file(kind="deactivation", hardware_id="pc-2")
+    )
+
+    again = relay_request(tenant=default_tenant(), data=activation)
+
+    assert again.token == first.token
+    assert upstream.endpoints == ["activate_offline", "deactivate_offline"]
+
+
+def test_relay_request_deactivating_another_license_keeps_the_activation(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upstream.answer("deactivate_offline", body="license_deactivated")
+    activation = make_request_file(hardware_id="pc-1")
+    relay_request(tenant=default_tenant(), data=activation)
+    other_license = make_request_file(
+        kind="deactivation", hardware_id="pc-1", license_key="OTHR-0000-0000-0001"
+    )
+    relay_request(tenant=default_tenant(), data=other_license)
+
+    relay_request(tenant=default_tenant(), data=activation)
+
+    assert upstream.endpoints == ["activate_offline", "deactivate_offline"]
+
+
+def test_relay_request_failed_deactivation_keeps_the_activation(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upstream.error("deactivate_offline", 400, "device_not_found")
+    activation = read_vector("py_activate_key.req")
+    relay_request(tenant=default_tenant(), data=activation)
+    with pytest.raises(RelayError):
+        relay_request(
+            tenant=default_tenant(), data=read_vector("py_deactivate_key_consumption.req")
+        )
+
+    relay_request(tenant=default_tenant(), data=activation)
+
+    assert upstream.endpoints == ["activate_offline", "deactivate_offline"]
+
+
+def test_relay_result_keeps_no_license_key_or_user_name_in_clear(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    result = relay_request(tenant=default_tenant(), data=read_vector("py_activate_user.req"))
+
+    stored = RelayResult.objects.filter(pk=result.pk).values().get()
+    assert "alice@example.com" not in json.dumps({k: str(v) for k, v in stored.items()})
+
+
+def test_relay_request_reused_result_names_the_file_just_uploaded(upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+    first = relay_request(tenant=default_tenant(), data=text, filename="monday.req")
+
+    again = relay_request(tenant=default_tenant(), data=text, filename="tuesday.req")
+
+    assert again.token == first.token
+    assert again.filename == "tuesday.req"
+    assert find_result(tenant=default_tenant(), token=first.token).filename == "tuesday.req"
+
+
+def test_relay_request_takes_over_a_claim_its_owner_stopped_renewing(upstream, settings):
+    """A worker killed mid-relay leaves its claim behind, renewed by no one."""
+    settings.PORTAL_CLAIM_LEASE_SECONDS = 1
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+    orphan = relay_store.claim(
+        tenant_slug="default", request_file=read_request_file(text), filename="x.req"
+    )
+    leases.drop(orphan.pk)  # as if its process had died
+    started = time.monotonic()
+
+    result = relay_request(tenant=default_tenant(), data=text)
+
+    assert result.state == RelayResult.State.DONE
+    assert bytes(result.license_file) == LICENSE_BODY
+    assert len(upstream.requests) == 1
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_request_a_live_claim_outlasts_its_lease_while_the_call_runs(upstream, settings):
+    settings.PORTAL_CLAIM_LEASE_SECONDS = 1
+    release = threading.Event()
+
+    def slow_answer(request: httpx.Request) -> httpx.Response:
+        release.wait(10)
+        return httpx.Response(200, content=LICENSE_BODY)
+
+    upstream.answers["activate_offline"] = [slow_answer]
+    text = read_vector("py_activate_key.req")
+    results: list[RelayResult] = []
+
+    def upload() -> None:
+        results.append(relay_request(tenant=default_tenant(), data=text))
+        connection.close()
+
+    first = threading.Thread(target=upload)
+    first.start()
+    while not upstream.requests:
+        threading.Event().wait(0.01)
+    second = threading.Thread(target=upload)
+    second.start()
+    threading.Event().wait(3)  # three leases: renewed, else the second would have called
+    release.set()
+    first.join(15)
+    second.join(15)
+
+    assert len(upstream.requests) == 1
+    assert [result.token for result in results] == [results[0].token] * 2
