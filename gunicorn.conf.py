@@ -120,14 +120,24 @@ if _metrics_on and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _folder
 
 
-# nginx and gunicorn meet on a socket in a folder of this server's own, which only its user
-# may open (on_starting makes it; a name nobody can guess); nginx keeps its temporary files
-# there too. Kept across a configuration reload (SIGHUP runs this file again).
-if not os.environ.get("PORTAL_SERVING_DIR"):
-    _parent = _temporary_folder() or tempfile.gettempdir()
-    _name = f"portal-serving-{secrets.token_hex(8)}"
-    os.environ["PORTAL_SERVING_DIR"] = os.path.join(_parent, _name)
-SERVING_DIR = Path(os.environ["PORTAL_SERVING_DIR"])
+def _serving_dir() -> Path:
+    """The folder where nginx and gunicorn meet on a socket, which only this server's user may
+    open (on_starting makes it, under a name nobody can guess); nginx's temporary files too.
+
+    A reload (SIGHUP) runs this file again in the same process and must find the same folder:
+    the environment keeps it, and its name holds the process id, so that another process that
+    inherits the environment or reads this file (a test, the bench) gets its own."""
+    prefix = f"portal-serving-{os.getpid()}-"
+    kept = os.environ.get("PORTAL_SERVING_DIR", "")
+    if not Path(kept).name.startswith(prefix):
+        parent = _temporary_folder() or tempfile.gettempdir()
+        kept = os.environ["PORTAL_SERVING_DIR"] = os.path.join(
+            parent, prefix + secrets.token_hex(8)
+        )
+    return Path(kept)
+
+
+SERVING_DIR = _serving_dir()
 bind = f"unix:{SERVING_DIR / 'gunicorn.sock'}"
 NGINX_START_TIMEOUT_S = 10
 # A stop lets nginx finish answering, but not wait on clients that send or read slowly.

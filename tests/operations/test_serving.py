@@ -431,11 +431,10 @@ def test_a_stop_waits_longer_than_an_upload_can_take():
     assert int(_printed_setting("graceful_timeout")) > longest
 
 
-def test_a_quit_signal_during_the_first_quit_is_ignored(tmp_path, monkeypatch):
+def test_a_quit_signal_during_the_first_quit_is_ignored():
     """Ctrl-C: a worker gets the terminal's SIGINT, then the master's SIGQUIT while the first
     is still being handled. Handled twice, the thread pool's shutdown waited on its own lock
     until the master killed the worker 50 s later."""
-    monkeypatch.setenv("PORTAL_SERVING_DIR", str(tmp_path / "serving"))  # no server here
     post_worker_init = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["post_worker_init"]
     quits = []
 
@@ -476,6 +475,24 @@ def test_ctrl_c_stops_the_server_at_once(tmp_path):
         assert served.process.wait(10) == 0
     finally:
         served.stop()
+
+
+def test_a_reload_keeps_serving(tmp_path):
+    """SIGHUP (an operator's reload) runs gunicorn.conf.py again: same socket, nginx in front."""
+    served = _serve(tmp_path, {})
+    try:
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "Booting worker" not in served.log().split("Handling signal: hup")[-1]:
+            assert time.monotonic() < deadline, "no new worker within 30 s of the reload"
+            time.sleep(0.1)
+        time.sleep(1)
+
+        status, _, _ = _get(served.port, "/healthz")
+    finally:
+        exit_status = served.stop()
+
+    assert (status, exit_status) == (200, 0), served.log()[-2000:]
 
 
 def test_a_stop_leaves_no_serving_folder_behind(tmp_path):
