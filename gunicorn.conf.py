@@ -140,7 +140,7 @@ def _serving_dir() -> Path:
 SERVING_DIR = _serving_dir()
 bind = f"unix:{SERVING_DIR / 'gunicorn.sock'}"
 NGINX_START_TIMEOUT_S = 10
-# A stop lets nginx finish answering, but not wait on clients that send or read slowly.
+# Above nginx's own worker_shutdown_timeout: the slowest of its clients are cut off by then.
 NGINX_STOP_TIMEOUT_S = 15
 
 
