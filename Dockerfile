@@ -1,5 +1,6 @@
-# The Offline Portal as one image: gunicorn on :8000, state (SQLite db, generated secret key,
-# sandbox RSA key) under the /data volume, the built-in sandbox License API on by default.
+# The Offline Portal as one image: nginx on :8000 in front of gunicorn (gunicorn.conf.py starts
+# both), state (SQLite db, generated secret key, sandbox RSA key) under the /data volume, the
+# built-in sandbox License API on by default.
 #
 #   docker build -t offline-portal . && docker run -p 8000:8000 offline-portal
 #
@@ -14,6 +15,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
+
+# nginx reads every request whole before gunicorn's threads see it (gunicorn.conf.py says why);
+# gunicorn starts and stops it. Debian's smallest build is enough.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx-light \
+ && rm -rf /var/lib/apt/lists/*
 
 # gunicorn keeps its control socket (for gunicornc) in the home folder, or in /dev/shm
 # where that is read-only (gunicorn.conf.py).

@@ -27,12 +27,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# nginx, which gunicorn.conf.py starts in front of gunicorn (Debian's, when missing; see
+# scripts/install-nginx).
+$(VENV)/.nginx: scripts/install-nginx | $(VENV)/bin/python
+	scripts/install-nginx
+	touch $@
+
 # The browser tests' Chromium (Debian's) and axe-core (npm); see scripts/install-browser.
 $(VENV)/.browser: package-lock.json scripts/install-browser | $(VENV)/bin/python
 	scripts/install-browser
 	touch $@
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(VENV)/.nginx
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sandbox_seed sandbox/fixtures/demo.json
 	$(PY) manage.py upsert_tenant demo.localhost --name "Demo Vendor" \
@@ -45,7 +51,7 @@ run: $(VENV)/.runtime
 	@echo "Branded demo tenant: http://demo.localhost:$(PORT)/"
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py offline_portal.wsgi
 
-test: $(VENV)/.dev $(VENV)/.browser
+test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
@@ -53,13 +59,13 @@ test: $(VENV)/.dev $(VENV)/.browser
 # The whole suite again on a throwaway PostgreSQL server (Debian's, installed when missing),
 # including the scale-out test of two portal instances on one database.
 .PHONY: test-postgres
-test-postgres: $(VENV)/.dev $(VENV)/.browser
+test-postgres: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
 	scripts/postgres-test-server run -- $(VENV)/bin/pytest
 
 # Throughput, latency, CPU and memory under the production server (see scripts/bench.py);
 # BENCH_SECONDS sets the length of the main run (60 s), BENCH_RUNS how many times each runs (1).
 .PHONY: bench
-bench: $(VENV)/.runtime
+bench: $(VENV)/.runtime $(VENV)/.nginx
 	$(PY) scripts/bench.py
 
 format: $(VENV)/.dev

@@ -1,11 +1,17 @@
-"""gunicorn settings for the portal (used by `make run` and the container)."""
+"""gunicorn settings for the portal (used by `make run` and the container), and the nginx that
+gunicorn starts in front of itself (nginx.conf)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pwd
+import secrets
+import shutil
 import signal
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,51 +21,19 @@ if TYPE_CHECKING:
     from gunicorn.arbiter import Arbiter
     from gunicorn.workers.base import Worker
 
-# The serving model lives here and in portal/license_api.py: gthread workers, each sharing one
-# License API client (UpstreamClient) and its kept-alive connections, so a worker's threads
-# serve while others wait on the License API.
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# The serving model: nginx on HOST:PORT (nginx.conf) reads each request whole, then hands it
+# to gunicorn on a local socket; gthread workers, each sharing one License API client and its
+# kept-alive connections, so a worker's threads serve while others wait on the License API.
+# nginx buffers because a gunicorn thread that reads a request body waits on the client: a few
+# hundred clients sending their bodies slowly would hold every thread (gunicorn's docs ask for
+# a buffering proxy in front for this reason).
+PORT = os.environ.get("PORT", "8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
-# A keep-alive connection stays with the worker that accepted it, and the workers rarely get
-# equal shares: with 64 clients on 2 workers, one held about 38 with 32 threads, and requests
-# queued behind whole upstream round trips (p99 1.3 s in `make bench`). Threads mostly wait
-# on the License API, so ample threads per worker cost little (about 10 MB).
+# A worker's threads mostly wait on the License API, so ample threads per worker cost little,
+# and uploads do not queue behind whole upstream round trips when the workers get unequal
+# shares of the connections.
 threads = int(os.environ.get("GUNICORN_THREADS", "64"))
-# One CPU per worker (GUNICORN_CPU_AFFINITY): a worker's threads hand the GIL to one another
-# hundreds of times per upload, and on a virtual machine a hand-over to a thread on another
-# CPU costs an interrupt between CPUs. Pinned, `make bench` did 272-286 uploads/s at 4.2-4.5 ms
-# of CPU each, against 231-239/s at 5.4-5.6 ms unpinned (p99 297-323 ms against 417-427 ms).
-# `auto` (the default) pins unless a cgroup CPU quota applies (docker --cpus, Kubernetes
-# limits): there the CPUs are shared with others, and a pinned worker would wait for its own
-# CPU while another sits idle. `on` pins anyway, `off` never.
-
-
-def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """CPUs a cgroup quota allows this process (cgroup v2 or v1), or None without a quota."""
-    try:
-        limit, period = (root / "cpu.max").read_text().split()[:2]
-        return None if limit == "max" else int(limit) / int(period)
-    except (OSError, ValueError):
-        pass
-    for folder in (root / "cpu", root / "cpu,cpuacct"):
-        try:
-            limit = int((folder / "cpu.cfs_quota_us").read_text())
-            period = int((folder / "cpu.cfs_period_us").read_text())
-        except (OSError, ValueError):
-            continue
-        return None if limit < 0 else limit / period
-    return None
-
-
-def _pin_workers(setting: str) -> bool:
-    setting = setting.strip().lower()
-    if setting in {"0", "false", "no", "off"} or not hasattr(os, "sched_setaffinity"):
-        return False  # off, or not Linux (macOS has no CPU affinity calls)
-    return setting != "auto" or cpu_quota() is None
-
-
-cpu_affinity = _pin_workers(os.environ.get("GUNICORN_CPU_AFFINITY", "auto"))
 # Above the License API's connect + read timeouts (5 s + 30 s by default).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # On SIGTERM (a deploy, a scale-in) the server stops accepting and waits this long for the
@@ -67,18 +41,54 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # answer. An upload takes at most 45 s with the default License API timeouts (connect, once
 # more if refused, send, read); the container's stop timeout must be longer still (README).
 graceful_timeout = 50
-keepalive = 5
 # Request-line and header limits (too long: 400 before Django runs); bodies are capped by the
 # portal (PORTAL_MAX_BODY_BYTES) from their Content-Length, before they are read.
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-# Access log: path only, never a query string or body (no secrets travel in either), written
-# by a logger that builds just these fields (offline_portal/access_log.py says why).
-accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-logger_class = "offline_portal.access_log.AccessLogger"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Access log: the client nginx saw, method, path (never the query string or body), status,
+# bytes, time. Through gunicorn's default logging, with one filter: no result tokens, control
+# characters escaped (portal/operations/logging.py says why).
+access_log_format = '%({x-real-ip}i)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+        "gunicorn.access": {
+            "level": "INFO",
+            "handlers": ["access_console"],
+            "filters": ["access"],
+            "propagate": False,
+        },
+    },
+    "filters": {"access": {"()": "portal.operations.logging.AccessLogFilter"}},
+    "handlers": {
+        "error_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "generic",
+            "stream": "ext://sys.stderr",
+        },
+        "access_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "formatters": {
+        "generic": {
+            "format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s",
+            "datefmt": "[%Y-%m-%d %H:%M:%S %z]",
+        },
+        "access": {"format": "%(message)s"},
+    },
+}
+# Every request comes through nginx, on a socket gunicorn trusts for any forwarded header:
+# whether a request came over https is Django's to decide (PORTAL_TRUST_X_FORWARDED_PROTO),
+# never a client's X-Forwarded-Proto.
+secure_scheme_headers: dict[str, str] = {}
+# nginx appends the client's address to X-Forwarded-For: the portal's rate limits count it
+# as one more proxy than the operator's PORTAL_TRUSTED_PROXY_COUNT (settings.py).
+raw_env = ["PORTAL_BEHIND_NGINX=true"]
 
 # A container may run with a read-only root filesystem (`docker run --read-only`): no /tmp, no
 # home folder to write. The workers' heartbeat files (empty; on disk a heartbeat can stall on
@@ -110,17 +120,103 @@ if _metrics_on and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _folder
 
 
-def pre_fork(server: Arbiter, worker: Worker) -> None:
-    """Give the worker about to start the CPU that the fewest live workers have."""
-    if cpu_affinity:
-        taken = [getattr(other, "cpu", None) for other in server.WORKERS.values()]
-        worker.cpu = least_used_cpu(sorted(os.sched_getaffinity(0)), taken)
+def _serving_dir() -> Path:
+    """The folder where nginx and gunicorn meet on a socket, which only this server's user may
+    open (on_starting makes it, under a name nobody can guess); nginx's temporary files too.
+
+    A reload (SIGHUP) runs this file again in the same process and must find the same folder:
+    the environment keeps it, and its name holds the process id, so that another process that
+    inherits the environment or reads this file (a test, the bench) gets its own."""
+    prefix = f"portal-serving-{os.getpid()}-"
+    kept = os.environ.get("PORTAL_SERVING_DIR", "")
+    if not Path(kept).name.startswith(prefix):
+        parent = _temporary_folder() or tempfile.gettempdir()
+        kept = os.environ["PORTAL_SERVING_DIR"] = os.path.join(
+            parent, prefix + secrets.token_hex(8)
+        )
+    return Path(kept)
 
 
-def post_fork(server: Arbiter, worker: Worker) -> None:
-    cpu = getattr(worker, "cpu", None)
-    if cpu is not None:  # before the worker starts its threads: they inherit it
-        os.sched_setaffinity(0, {cpu})
+SERVING_DIR = _serving_dir()
+bind = f"unix:{SERVING_DIR / 'gunicorn.sock'}"
+NGINX_START_TIMEOUT_S = 10
+# Above nginx's own worker_shutdown_timeout: the slowest of its clients are cut off by then.
+NGINX_STOP_TIMEOUT_S = 15
+
+
+def when_ready(server: Arbiter) -> None:
+    """Start nginx in front, once gunicorn listens; stop the start if nginx cannot serve."""
+    try:
+        server.nginx = _start_nginx()
+    except BaseException:
+        _stop_nginx(server)
+        _remove_serving_dir()
+        raise
+    server.log.info("nginx listening at: http://%s (%s)", _listen_address(), server.nginx.pid)
+
+
+def _start_nginx() -> subprocess.Popen:
+    config = SERVING_DIR / "nginx.conf"
+    config.write_text(_nginx_config())
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    command = [nginx, "-e", "stderr", "-p", str(SERVING_DIR), "-c", str(config)]
+    try:
+        process = subprocess.Popen(command)
+    except OSError as error:
+        raise RuntimeError(f"nginx did not start ({error}): run scripts/install-nginx") from None
+    # nginx writes its pid file once it listens; it exits at once when it cannot (port taken).
+    deadline = time.monotonic() + NGINX_START_TIMEOUT_S
+    while not (SERVING_DIR / "nginx.pid").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"nginx did not start on {_listen_address()} (its error above)")
+        time.sleep(0.05)
+    return process
+
+
+def on_exit(server: Arbiter) -> None:
+    """After the workers have answered every request under way: nginx quits, then the folder."""
+    _stop_nginx(server)
+    _remove_serving_dir()
+
+
+def _stop_nginx(server: Arbiter) -> None:
+    nginx = getattr(server, "nginx", None)
+    if nginx is None:
+        return
+    nginx.send_signal(signal.SIGQUIT)  # nginx's graceful stop
+    try:
+        nginx.wait(NGINX_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        nginx.kill()
+        nginx.wait()
+
+
+def _remove_serving_dir() -> None:
+    shutil.rmtree(SERVING_DIR, ignore_errors=True)
+
+
+def _listen_address() -> str:
+    host = os.environ.get("HOST", "127.0.0.1")
+    return f"[{host}]:{PORT}" if ":" in host else f"{host}:{PORT}"
+
+
+def _nginx_config() -> str:
+    """nginx.conf with this server's values: the address, the portal's body limits."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
+    from django.conf import settings
+
+    as_root = os.geteuid() == 0  # nginx's workers would run as nobody, who cannot open the socket
+    values = {
+        "user": f"user {pwd.getpwuid(os.geteuid()).pw_name};" if as_root else "",
+        "run_dir": SERVING_DIR,
+        "listen": _listen_address(),
+        "max_body_bytes": settings.PORTAL_MAX_BODY_BYTES,
+        "max_admin_body_bytes": settings.PORTAL_MAX_ADMIN_BODY_BYTES,
+        "upstream_timeout": f"{timeout}s",
+    }
+    return (Path(__file__).resolve().parent / "nginx.conf").read_text() % values
 
 
 def post_worker_init(worker: Worker) -> None:
@@ -145,11 +241,8 @@ def post_worker_init(worker: Worker) -> None:
     signal.signal(signal.SIGINT, quit_once)
 
 
-def least_used_cpu(cpus: list[int], taken: list[int | None]) -> int:
-    return min(cpus, key=lambda cpu: (taken.count(cpu), cpus.index(cpu)))
-
-
 def on_starting(server: Arbiter) -> None:
+    SERVING_DIR.mkdir(mode=0o700)  # never one that exists: someone else's
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:  # an operator's own folder may hold a previous run's samples
         Path(directory).mkdir(parents=True, exist_ok=True)

@@ -271,8 +271,11 @@ PORTAL_CLAIM_LEASE_SECONDS = max(1.0, _env_number("PORTAL_CLAIM_LEASE_SECONDS", 
 # Uploads and API calls allowed per client address and tenant in each window (0: no limit).
 PORTAL_RATE_LIMIT = int(_env_number("PORTAL_RATE_LIMIT", 30))
 PORTAL_RATE_LIMIT_WINDOW = max(1, int(_env_number("PORTAL_RATE_LIMIT_WINDOW", 60)))
-# How many proxies in front of the portal append to X-Forwarded-For (0: trust none of it).
-PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0))
+# How many proxies in front of the portal append to X-Forwarded-For (0: trust none of it), and
+# one more under gunicorn.conf.py: the nginx it starts in front appends the client's address.
+PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0)) + int(
+    _env_bool("PORTAL_BEHIND_NGINX", False)
+)
 
 # Prometheus metrics at /metrics: off (404) unless enabled; a bearer token when one is set.
 PORTAL_METRICS_ENABLED = _env_bool("PORTAL_METRICS_ENABLED", False)

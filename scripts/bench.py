@@ -545,8 +545,7 @@ def describe_machine() -> str:
     return (
         f"machine: {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
         f"gunicorn {config['worker_class']} x {config['workers']} workers "
-        f"x {config['threads']} threads"
-        f"{', one CPU each' if config['cpu_affinity'] else ''}\n"
+        f"x {config['threads']} threads\n"
         f"speed:   {reference_ms():.0f} ms for a fixed pure-Python loop (CPU figures scale with "
         f"it: compare it before comparing runs from different machines)"
     )

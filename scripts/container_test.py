@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-VECTORS = Path(os.environ.get("VECTORS_DIR", REPO.parent / "shared" / "vectors"))
+VECTORS = Path(os.environ.get("VECTORS_DIR", REPO / "sandbox" / "fixtures" / "requests"))
 ENGINE = os.environ.get("CONTAINER_ENGINE", "docker")
 IMAGE = os.environ.get("CONTAINER_IMAGE", "offline-portal")
 CONTAINER = f"offline-portal-test-{os.getpid()}"
@@ -104,6 +104,7 @@ def run_checks(base_url: str) -> None:
     check_deactivation(base_url)
     check_operator_command(base_url)
     check_metrics(base_url)
+    check_slow_clients(base_url)
     check_unwritable_volume()
     check_arbitrary_user()
     check_no_errors_logged()
@@ -239,9 +240,47 @@ def check_metrics(base_url: str) -> None:
     passed("/metrics counts the relays (across the workers, on a read-only root filesystem)")
 
 
+def check_slow_clients(base_url: str) -> None:
+    """200 uploads that send their bodies a byte a second, more than gunicorn has threads: the
+    health probe and an activation must still answer at once (nginx holds the slow ones)."""
+    port = int(base_url.rsplit(":", 1)[1])
+    head = (
+        b"POST /api/v1/requests HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: 10000\r\n\r\n-"
+    )
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(200)]
+    try:
+        for connection in sockets:
+            connection.sendall(head)
+        for _ in range(3):  # a byte a second: every slow upload is sending its body by now
+            time.sleep(1)
+            for connection in sockets:
+                connection.send(b"-")
+        started = time.monotonic()
+        health, _, _ = http("GET", f"{base_url}/healthz")
+        health_s = time.monotonic() - started
+        started = time.monotonic()
+        status, _, body = post_vector(base_url, "py_activate_key.req")
+        upload_s = time.monotonic() - started
+    finally:
+        for connection in sockets:
+            connection.close()
+    if (health, status) != (200, 200) or max(health_s, upload_s) > 2:
+        raise CheckFailed(
+            f"with 200 slow uploads open, /healthz answered {health} in {health_s:.1f} s and "
+            f"an activation {status} in {upload_s:.1f} s: {body[:200]!r}"
+        )
+    passed(
+        f"with 200 slow uploads open, /healthz answered in {health_s:.2f} s and an activation "
+        f"in {upload_s:.2f} s"
+    )
+
+
 def check_no_errors_logged() -> None:
     logs = container_logs(CONTAINER)
-    errors = [line for line in logs.splitlines() if "[ERROR]" in line or '"ERROR"' in line]
+    # gunicorn's "[ERROR]", the portal's JSON "ERROR", nginx's "[error]" and worse.
+    marks = ("[ERROR]", '"ERROR"', "[error]", "[crit]", "[alert]", "[emerg]")
+    errors = [line for line in logs.splitlines() if any(mark in line for mark in marks)]
     if errors:
         raise CheckFailed(f"the server logged errors: {errors[:3]}")
     passed("the server logged no errors")

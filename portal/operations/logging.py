@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has: anything else on a record came from `extra=`.
@@ -50,3 +51,31 @@ def _serializable(value: object) -> object:
     except (TypeError, ValueError):
         return type(value).__name__
     return value
+
+
+# A result page or license download path: /r/<token>/..., the token a download key.
+_RESULT_TOKEN = re.compile(r"/r/[^/\s\"?#]+")
+# What could end or rewrite a line in a log file or a terminal: C0 and C1 controls (CR, LF,
+# escape sequences), DEL, and Unicode's line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class AccessLogFilter(logging.Filter):
+    """gunicorn's access lines (gunicorn.conf.py) without result tokens, control characters
+    escaped as \\xNN or \\uNNNN.
+
+    A path arrives percent-decoded, so a request for /%0d%0a... would otherwise write a CR and
+    a LF of the client's choosing: a forged line. A backslash is left as it is, so a path that
+    holds the text \\x0d reads like an escaped CR: inexact, and it cannot start a line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = _RESULT_TOKEN.sub("/r/<token>", record.getMessage())
+        record.msg = _CONTROL.sub(_escape, line)
+        record.args = None
+        return True
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

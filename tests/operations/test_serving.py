@@ -1,252 +1,59 @@
-"""gunicorn.conf.py: one CPU per worker, spread over the CPUs the server may use, unless a
-cgroup CPU quota says the CPUs are shared; an access log that shows no query string; and a
-stop (SIGTERM) that still answers the uploads under way."""
+"""gunicorn.conf.py, run as `make run` and the container run it: nginx in front of gunicorn,
+so that slow clients hold no worker thread; an access log without result tokens or forged
+lines; a stop (SIGTERM) that still answers the uploads under way."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import os
 import re
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
-from datetime import timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from gunicorn.config import Config
 
-from offline_portal.access_log import ACCESS_LOG_FORMAT, AccessLogger
 from tests.factories import LICENSE_BODY, make_request_file
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-CONFIG = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))
-least_used_cpu = CONFIG["least_used_cpu"]
-cpu_quota = CONFIG["cpu_quota"]
-pin_workers = CONFIG["_pin_workers"]
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+# One access line: the client, "METHOD path", status, bytes, time.
+ACCESS_LINE = re.compile(r'127\.0\.0\.\d+ "[A-Z]+ (?:[^"\\]|\\.)*" \d{3} \d+ \d+ms')
 
 
-def test_workers_go_to_the_cpus_nobody_has_yet():
-    assert least_used_cpu([0, 1], []) == 0
-    assert least_used_cpu([0, 1], [0]) == 1
-    assert least_used_cpu([2, 3, 5], [2, 3]) == 5
-
-
-def test_a_worker_that_replaces_a_dead_one_takes_its_cpu():
-    assert least_used_cpu([0, 1, 2], [0, 2]) == 1
-    assert least_used_cpu([0, 1], [0, 1, 1]) == 0
-
-
-def test_more_workers_than_cpus_share_them_evenly():
-    assert least_used_cpu([0, 1], [0, 1]) == 0
-    assert least_used_cpu([0, 1], [0, 1, 0]) == 1
-
-
-def test_a_cgroup_v2_quota_is_read_in_cpus(tmp_path):
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-
-    assert cpu_quota(tmp_path) == 1.5
-
-
-def test_no_quota_when_cgroup_v2_says_max_or_there_is_no_cgroup(tmp_path):
-    assert cpu_quota(tmp_path) is None
-    (tmp_path / "cpu.max").write_text("max 100000\n")
-
-    assert cpu_quota(tmp_path) is None
-
-
-def test_a_cgroup_v1_quota_is_read_and_minus_one_means_none(tmp_path):
-    folder = tmp_path / "cpu,cpuacct"
-    folder.mkdir()
-    (folder / "cpu.cfs_period_us").write_text("100000\n")
-    (folder / "cpu.cfs_quota_us").write_text("200000\n")
-
-    assert cpu_quota(tmp_path) == 2.0
-    (folder / "cpu.cfs_quota_us").write_text("-1\n")
-    assert cpu_quota(tmp_path) is None
-
-
-def test_without_cpu_affinity_calls_nothing_is_pinned(monkeypatch):
-    monkeypatch.delattr(os, "sched_setaffinity")
-
-    assert pin_workers("on") is False
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux")
-def test_off_never_pins_and_on_always_does():
-    assert pin_workers("off") is False
-    assert pin_workers("false") is False
-    assert pin_workers("on") is True
-
-
-class _Response:
-    status = "200 OK"
-    sent = 4092
-    headers = [("Content-Type", "application/octet-stream"), ("X-Request-Id", "5EE4D106")]
-
-
-class _Request:
-    headers = [("HOST", "offline.acme.test"), ("USER-AGENT", "Mozilla/5.0 (X11)")]
-
-
-def _access_line(tmp_path: Path, log_format: str, path: str) -> str:
-    config = Config()  # as gunicorn.conf.py sets it, logger class included
-    config.set("logger_class", CONFIG["logger_class"])
-    config.set("accesslog", str(tmp_path / "access.log"))
-    config.set("access_log_format", log_format)
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "password=hunter2",
-        "RAW_URI": f"{path}?password=hunter2",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "203.0.113.7",
-        "HTTP_USER_AGENT": "Mozilla/5.0 (X11)",
-    }
-    logger = config.logger_class(config)
-    assert isinstance(logger, AccessLogger)
-    logger.access(_Response(), _Request(), environ, timedelta(milliseconds=205, microseconds=900))
-    logger.close_on_exec()
-    return (tmp_path / "access.log").read_text()
-
-
-def test_the_access_log_shows_client_method_path_status_bytes_and_time(tmp_path):
-    assert CONFIG["access_log_format"] == ACCESS_LOG_FORMAT  # else the slower general way
-
-    line = _access_line(tmp_path, CONFIG["access_log_format"], "/r/abc/ls_activation.lic")
-
-    assert line == '203.0.113.7 "GET /r/abc/ls_activation.lic" 200 4092 205ms\n'
-
-
-def test_a_quote_in_the_path_cannot_end_the_quoted_field_early(tmp_path):
-    line = _access_line(tmp_path, CONFIG["access_log_format"], '/a" 500 0 1ms')
-
-    assert line == '203.0.113.7 "GET /a\\" 500 0 1ms" 200 4092 205ms\n'
-
-
-def test_an_operators_own_access_log_format_is_gunicorns_to_fill(tmp_path):
-    line = _access_line(tmp_path, '%(h)s "%(a)s" %({x-request-id}o)s %(s)s', "/")
-
-    assert line == '203.0.113.7 "Mozilla/5.0 (X11)" 5EE4D106 200\n'
-
-
-def _start_gunicorn(
-    env: dict[str, str], log: int | None = subprocess.DEVNULL, *, own_group: bool = False
-):
-    """gunicorn with the repo's config on a free port: (process, port); `own_group` starts it
-    in a process group of its own, as a shell starts a command."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {**os.environ, "PORT": str(port), **env}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"],
-        cwd=BASE_DIR,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        process_group=0 if own_group else None,
-    )
-    return server, port
-
-
-def test_the_served_access_log_names_the_path_without_its_query_string(tmp_path):
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server, port = _start_gunicorn({"WEB_CONCURRENCY": "1"}, log)
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(port, "/healthz?token=secret-in-query"):
-            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
-            time.sleep(0.1)
-    finally:
-        server.terminate()
-        server.wait(30)
-
-    lines = [line for line in log_path.read_text().splitlines() if "/healthz" in line]
-    assert lines
-    assert re.fullmatch(r'127\.0\.0\.1 "GET /healthz" 200 \d+ \d+ms', lines[-1])
-    assert "secret-in-query" not in log_path.read_text()
-
-
-def _worker_cpus(env: dict[str, str]) -> list[set[int]]:
-    """Start gunicorn with the repo's config and two workers; each worker's allowed CPUs."""
-    server, port = _start_gunicorn({"WEB_CONCURRENCY": "2", **env})
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            workers = _children(server.pid)
-            if len(workers) == 2 and _answers(port):
-                time.sleep(1)  # the other worker too is past post_fork by now
-                return [_allowed_cpus(pid) for pid in workers]
-            time.sleep(0.1)
-        raise AssertionError("gunicorn did not start two workers within 30 s")
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def _answers(port: int, path: str = "/healthz") -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _allowed_cpus(pid: int) -> set[int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    cpus: set[int] = set()
-    for part in re.search(r"Cpus_allowed_list:\s*(\S+)", status).group(1).split(","):
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
-    return cpus
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_each_worker_runs_on_a_cpu_of_its_own():
-    available = os.sched_getaffinity(0)
-
-    cpus = _worker_cpus({"GUNICORN_CPU_AFFINITY": "on"})
-
-    assert all(len(allowed) == 1 and allowed <= available for allowed in cpus)
-    if len(available) >= 2:
-        assert cpus[0] != cpus[1]
-
-
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_cpu_affinity_off_leaves_the_workers_to_the_kernel():
-    cpus = _worker_cpus({"GUNICORN_CPU_AFFINITY": "off"})
-
-    assert cpus == [os.sched_getaffinity(0)] * 2
-
-
-class _HeldLicenseApi(http.server.ThreadingHTTPServer):
-    """A License API on loopback that holds every request until `release` is set."""
+class _LicenseApi(http.server.ThreadingHTTPServer):
+    """A License API on loopback that answers every request with a license once `release` is
+    set (at once, unless a test clears it first)."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _HeldRequest)
+        super().__init__(("127.0.0.1", 0), _LicenseRequest)
         self.received: list[bytes] = []
         self.arrived = threading.Semaphore(0)
         self.release = threading.Event()
+        self.release.set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/v4"
 
 
-class _HeldRequest(http.server.BaseHTTPRequestHandler):
-    server: _HeldLicenseApi
+class _LicenseRequest(http.server.BaseHTTPRequestHandler):
+    server: _LicenseApi
 
     def log_message(self, *args: object) -> None:
         pass
@@ -262,70 +69,357 @@ class _HeldRequest(http.server.BaseHTTPRequestHandler):
         self.wfile.write(LICENSE_BODY)
 
 
-def _upload(port: int, text: str, answers: list[tuple[int, bytes] | str]) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/requests",
-        data=text.encode(),
-        headers={"Content-Type": "text/plain"},
-    )
+@pytest.fixture
+def license_api() -> Iterator[_LicenseApi]:
+    server = _LicenseApi()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def migrated_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database of its own (whatever database the suite runs on), to copy."""
+    var_dir = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "DATABASE_URL": "", "PORTAL_VAR_DIR": str(var_dir)}
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
+    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, capture_output=True)
+    return var_dir
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            return self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(tmp_path: Path, env: dict[str, str], *, own_group: bool = False) -> Served:
+    """The repo's gunicorn.conf.py on a free port; `own_group` starts it in a process group of
+    its own, as a shell starts a command."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*GUNICORN, "offline_portal.wsgi"],
+            cwd=BASE_DIR,
+            env={**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            process_group=0 if own_group else None,
+        )
+    return Served(process, port, log_path)
+
+
+def _serve(tmp_path: Path, env: dict[str, str], **options: bool) -> Served:
+    """_start, then wait until /healthz answers."""
+    served = _start(tmp_path, env, **options)
+    deadline = time.monotonic() + 30
+    while _get(served.port, "/healthz", timeout=2)[0] != 200:
+        if served.process.poll() is not None or time.monotonic() > deadline:
+            served.stop()
+            raise AssertionError(f"the server did not answer within 30 s: {served.log()[-2000:]}")
+        time.sleep(0.1)
+    return served
+
+
+@pytest.fixture
+def portal(tmp_path: Path, migrated_var_dir: Path, license_api: _LicenseApi) -> Iterator[Served]:
+    """The portal as shipped (two workers, their threads as configured) on a copy of the
+    migrated database, relaying to `license_api`."""
+    var_dir = tmp_path / "var"
+    shutil.copytree(migrated_var_dir, var_dir)
+    env = {
+        "DATABASE_URL": "",
+        "PORTAL_VAR_DIR": str(var_dir),
+        "LICENSE_API_URL": license_api.url,
+        "WEB_CONCURRENCY": "2",
+    }
+    served = _serve(tmp_path, env)
+    yield served
+    served.stop()
+
+
+def _get(
+    port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
+    return _http("GET", port, path, None, headers, timeout=timeout)
+
+
+def _http(
+    method: str,
+    port: int,
+    path: str,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    timeout: float = 10,
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body); status 0 when nothing answered."""
+    url = f"http://127.0.0.1:{port}{path}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answers.append((response.status, response.read()))
-    except OSError as error:
-        answers.append(repr(error))
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+    except OSError:
+        return 0, {}, b""
 
 
-def test_a_stop_still_answers_the_uploads_under_way(tmp_path):
+def _upload(port: int, text: str, headers: dict[str, str] | None = None, timeout: float = 60):
+    headers = {"Content-Type": "text/plain", **(headers or {})}
+    return _http("POST", port, "/api/v1/requests", text.encode(), headers, timeout=timeout)
+
+
+def _access_lines(served: Served) -> list[str]:
+    return [line for line in served.log().splitlines() if line.startswith("127.0.0.")]
+
+
+def test_the_access_log_names_the_route_not_the_result_token(portal):
+    token = "Zq3x9Lr2Kp8WvT5yNm1Bc7Hd4Fg6Js0A"
+    _get(portal.port, f"/r/{token}/")
+    _get(portal.port, f"/r/{token}/ls_activation.lic?password=hunter2")
+    _get(portal.port, "/healthz?token=secret-in-query")
+    portal.stop()
+
+    lines = _access_lines(portal)
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /r/<token>/" 404 \d+ \d+ms', lines[-3])
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /r/<token>/ls_activation.lic" 404 \d+ \d+ms', lines[-2])
+    assert re.fullmatch(r'127\.0\.0\.1 "GET /healthz" 200 \d+ \d+ms', lines[-1])
+    assert token not in "\n".join(lines)
+    assert "hunter2" not in portal.log()
+    assert "secret-in-query" not in portal.log()
+
+
+def test_an_encoded_line_break_in_a_path_cannot_forge_an_access_line(portal):
+    _get(portal.port, "/%0d%0a127.0.0.1%20%22GET%20/admin/%22%20200%200%201ms")
+    _get(portal.port, "/%1b%5b2J%e2%80%a8after")
+    portal.stop()
+
+    log = portal.log()
+    assert "\r" not in log and "\x1b" not in log and "\u2028" not in log
+    lines = _access_lines(portal)
+    assert all(ACCESS_LINE.fullmatch(line) for line in lines), lines
+    assert lines[-2].startswith('127.0.0.1 "GET /\\x0d\\x0a127.0.0.1 \\"GET /admin/\\" 200')
+    assert lines[-1].startswith('127.0.0.1 "GET /\\x1b[2J\\u2028after" 404')
+
+
+def _open_trickling(port: int, count: int) -> list[socket.socket]:
+    """`count` uploads that send their head (a 10 kB body announced) and a first byte."""
+    head = (
+        b"POST /api/v1/requests HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: 10000\r\n\r\n-"
+    )
+    sockets = []
+    for _ in range(count):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        connection.sendall(head)
+        sockets.append(connection)
+    return sockets
+
+
+def _trickle(sockets: list[socket.socket], stop: threading.Event) -> None:
+    """One more byte on each connection every second, until `stop`."""
+    while not stop.wait(1):
+        for connection in sockets:
+            with contextlib.suppress(OSError):  # one nginx gave up on: the others go on
+                connection.send(b"-")
+
+
+def _timed(call, *args):
+    started = time.monotonic()
+    return call(*args), time.monotonic() - started
+
+
+def test_slow_clients_cannot_starve_the_workers(portal, license_api):
+    """200 uploads that send their bodies a byte a second: more than the workers have threads.
+    The health probe and a user's upload still answer at once."""
+    sockets = _open_trickling(portal.port, 200)
+    stop = threading.Event()
+    trickler = threading.Thread(target=_trickle, args=(sockets, stop), daemon=True)
+    trickler.start()
+    try:
+        time.sleep(3)  # every slow upload is past its head, and sending its body
+
+        (status, _, _), health_s = _timed(_get, portal.port, "/healthz", None, 10)
+        upload = make_request_file(hardware_id="slow-clients-hwid")
+        (upload_status, _, body), upload_s = _timed(_upload, portal.port, upload, None, 10)
+    finally:
+        stop.set()
+        trickler.join(5)
+        for connection in sockets:
+            connection.close()
+
+    assert (status, upload_status) == (200, 200)
+    assert body == base64.b64encode(LICENSE_BODY)
+    assert health_s < 2 and upload_s < 2, (health_s, upload_s)
+
+
+def test_a_body_over_the_limit_gets_the_portals_refusal_unread_and_a_closed_connection(portal):
+    announced = settings.PORTAL_MAX_BODY_BYTES + 1
+    with socket.create_connection(("127.0.0.1", portal.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/v1/requests HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: %d\r\n\r\n" % announced
+        )
+        answer = connection.makefile("rb")
+        status_line = answer.readline()
+        headers = {}
+        while (line := answer.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = answer.read()  # until nginx closes the connection
+
+    assert status_line.startswith(b"HTTP/1.1 413")
+    assert headers["connection"] == "close"
+    assert headers["content-type"] == "application/json"
+    assert b'"code": "too_large"' in body
+
+
+def test_a_page_upload_over_the_limit_gets_the_portals_page(portal):
+    too_large = b"a" * (settings.PORTAL_MAX_BODY_BYTES + 1)
+
+    status, headers, page = _http(
+        "POST", portal.port, "/", too_large, {"Content-Type": "text/plain"}
+    )
+
+    assert status == 413
+    assert headers["Content-Type"].startswith("text/html")
+    assert b"too large to be a request file" in page
+
+
+def test_a_client_cannot_claim_https_through_a_forwarded_header(portal):
+    """Only an operator's PORTAL_TRUST_X_FORWARDED_PROTO makes a request https (and so sends
+    HSTS); a client's own X-Forwarded-Proto must not."""
+    _, headers, _ = _get(portal.port, "/healthz", {"X-Forwarded-Proto": "https"})
+
+    assert "Strict-Transport-Security" not in headers
+
+
+def _upload_from(source: str, port: int, forwarded_for: str | None = None) -> int:
+    """The status of an upload (of no request file) sent from loopback address `source`."""
+    headers = f"X-Forwarded-For: {forwarded_for}\r\n" if forwarded_for else ""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0)) as c:
+        c.sendall(
+            b"POST /api/v1/requests HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+            + headers.encode()
+            + b"Connection: close\r\n\r\nnope"
+        )
+        return int(c.makefile("rb").readline().split()[1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs all of 127/8 on loopback")
+def test_rate_limits_count_the_client_nginx_saw_not_its_forwarded_for(tmp_path, migrated_var_dir):
+    var_dir = tmp_path / "var"
+    shutil.copytree(migrated_var_dir, var_dir)
+    env = {"DATABASE_URL": "", "PORTAL_VAR_DIR": str(var_dir), "PORTAL_RATE_LIMIT": "1"}
+    served = _serve(tmp_path, env)
+    try:
+        first = _upload_from("127.0.0.2", served.port)
+        posing = _upload_from("127.0.0.2", served.port, forwarded_for="198.51.100.7")
+        other = _upload_from("127.0.0.3", served.port, forwarded_for="127.0.0.2")
+    finally:
+        served.stop()
+
+    assert (first, posing, other) == (400, 429, 400)
+
+
+def test_rate_limits_behind_a_proxy_count_the_address_it_forwarded(tmp_path, migrated_var_dir):
+    var_dir = tmp_path / "var"
+    shutil.copytree(migrated_var_dir, var_dir)
+    env = {
+        **{"DATABASE_URL": "", "PORTAL_VAR_DIR": str(var_dir), "PORTAL_RATE_LIMIT": "1"},
+        "PORTAL_TRUSTED_PROXY_COUNT": "1",
+    }
+    served = _serve(tmp_path, env)
+    try:
+        first = _upload_from("127.0.0.1", served.port, forwarded_for="203.0.113.5")
+        posing = _upload_from("127.0.0.1", served.port, forwarded_for="198.51.100.7, 203.0.113.5")
+        other = _upload_from("127.0.0.1", served.port, forwarded_for="203.0.113.6")
+    finally:
+        served.stop()
+
+    assert (first, posing, other) == (400, 429, 400)
+
+
+def test_a_taken_port_stops_the_start_with_nginxs_reason(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        served = _start(tmp_path, {"PORT": str(port)})
+        served.port = port
+        try:
+            status = served.process.wait(30)
+        finally:
+            served.stop()
+
+    assert status != 0
+    assert "Address already in use" in served.log()
+    assert f"nginx did not start on 127.0.0.1:{port}" in served.log()
+
+
+def test_a_stop_still_answers_the_uploads_under_way(portal, license_api):
     """A deploy or scale-in stops a server with SIGTERM while users wait on the License API:
     their activations are made upstream, so they must get their license files."""
-    upstream = _HeldLicenseApi()
-    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
-    env = {
-        "DATABASE_URL": "",  # a SQLite file of its own, whatever database the suite runs on
-        "PORTAL_VAR_DIR": str(tmp_path),
-        "LICENSE_API_URL": f"http://127.0.0.1:{upstream.server_address[1]}/api/v4",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
-    }
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput"]
-    subprocess.run(
-        migrate, cwd=BASE_DIR, env={**os.environ, **env}, check=True, capture_output=True
-    )
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server, port = _start_gunicorn(env, log)
-    answers: list[tuple[int, bytes] | str] = []
-    try:
-        deadline = time.monotonic() + 30
-        while not _answers(port):
-            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
-            time.sleep(0.1)
-        uploads = [
-            threading.Thread(target=_upload, args=(port, make_request_file(hardware_id=h), answers))
-            for h in ("stop-test-hwid-1", "stop-test-hwid-2")
-        ]
-        for upload in uploads:
-            upload.start()
-        for _ in uploads:
-            assert upstream.arrived.acquire(timeout=30), "an upload never reached the License API"
+    license_api.release.clear()
+    answers: list[tuple[int, bytes]] = []
 
-        server.send_signal(signal.SIGTERM)
-        time.sleep(1)  # the server has stopped accepting, and waits for the two
-        assert server.poll() is None, "the server quit with uploads under way"
-        upstream.release.set()
-        for upload in uploads:
-            upload.join(60)
-        assert server.wait(30) == 0
-    finally:
-        upstream.release.set()
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        upstream.shutdown()
-        upstream.server_close()
+    def upload(hardware_id: str) -> None:
+        status, _, body = _upload(portal.port, make_request_file(hardware_id=hardware_id))
+        answers.append((status, body))
 
-    assert answers == [(200, base64.b64encode(LICENSE_BODY))] * 2, log_path.read_text()[-2000:]
-    assert len(upstream.received) == 2
+    uploads = [
+        threading.Thread(target=upload, args=(hardware_id,))
+        for hardware_id in ("stop-test-hwid-1", "stop-test-hwid-2")
+    ]
+    for thread in uploads:
+        thread.start()
+    for _ in uploads:
+        assert license_api.arrived.acquire(timeout=30), "an upload never reached the License API"
+
+    portal.process.send_signal(signal.SIGTERM)
+    time.sleep(1)  # the server has stopped accepting, and waits for the two
+    assert portal.process.poll() is None, "the server quit with uploads under way"
+    license_api.release.set()
+    for thread in uploads:
+        thread.join(60)
+
+    assert portal.process.wait(30) == 0
+    assert answers == [(200, base64.b64encode(LICENSE_BODY))] * 2, portal.log()[-2000:]
+    assert len(license_api.received) == 2
+
+
+def _printed_setting(name: str) -> str:
+    printed = subprocess.run(
+        [*GUNICORN, "--print-config", "offline_portal.wsgi"],
+        cwd=BASE_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return re.search(rf"^{name}\s*=\s*(.*)$", printed, re.MULTILINE).group(1)
 
 
 def test_a_stop_waits_longer_than_an_upload_can_take():
@@ -334,13 +428,14 @@ def test_a_stop_waits_longer_than_an_upload_can_take():
     not cut one short."""
     longest = 3 * settings.LICENSE_API_CONNECT_TIMEOUT + settings.LICENSE_API_READ_TIMEOUT
 
-    assert CONFIG["graceful_timeout"] > longest
+    assert int(_printed_setting("graceful_timeout")) > longest
 
 
 def test_a_quit_signal_during_the_first_quit_is_ignored():
     """Ctrl-C: a worker gets the terminal's SIGINT, then the master's SIGQUIT while the first
     is still being handled. Handled twice, the thread pool's shutdown waited on its own lock
     until the master killed the worker 50 s later."""
+    post_worker_init = runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["post_worker_init"]
     quits = []
 
     class Worker:
@@ -350,7 +445,7 @@ def test_a_quit_signal_during_the_first_quit_is_ignored():
 
     saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGQUIT)}
     try:
-        CONFIG["post_worker_init"](Worker())
+        post_worker_init(Worker())
         signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
     finally:
         for number, handler in saved.items():
@@ -359,20 +454,52 @@ def test_a_quit_signal_during_the_first_quit_is_ignored():
     assert quits == [signal.SIGINT]
 
 
-def test_ctrl_c_stops_the_server_at_once():
-    """`make run` in a terminal: Ctrl-C sends SIGINT to gunicorn's whole process group."""
-    server, port = _start_gunicorn({"WEB_CONCURRENCY": "2"}, own_group=True)
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_ctrl_c_stops_the_server_at_once(tmp_path):
+    """`make run` in a terminal: Ctrl-C sends SIGINT to the whole process group."""
+    served = _serve(tmp_path, {"WEB_CONCURRENCY": "2"}, own_group=True)
     try:
         deadline = time.monotonic() + 30
-        while len(_children(server.pid)) < 2 or not _answers(port):
+        while len(_children(served.process.pid)) < 3:  # nginx and two workers
             assert time.monotonic() < deadline, "gunicorn did not start two workers within 30 s"
             time.sleep(0.1)
         time.sleep(1)  # both workers past post_worker_init
 
-        os.killpg(server.pid, signal.SIGINT)
+        os.killpg(served.process.pid, signal.SIGINT)
 
-        assert server.wait(10) == 0
+        assert served.process.wait(10) == 0
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(30)
+        served.stop()
+
+
+def test_a_reload_keeps_serving(tmp_path):
+    """SIGHUP (an operator's reload) runs gunicorn.conf.py again: same socket, nginx in front."""
+    served = _serve(tmp_path, {})
+    try:
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "Booting worker" not in served.log().split("Handling signal: hup")[-1]:
+            assert time.monotonic() < deadline, "no new worker within 30 s of the reload"
+            time.sleep(0.1)
+        time.sleep(1)
+
+        status, _, _ = _get(served.port, "/healthz")
+    finally:
+        exit_status = served.stop()
+
+    assert (status, exit_status) == (200, 0), served.log()[-2000:]
+
+
+def test_a_stop_leaves_no_serving_folder_behind(tmp_path):
+    served = _serve(tmp_path, {})
+    folder = re.search(r"Listening at: unix:(\S+)/gunicorn\.sock", served.log()).group(1)
+    assert Path(folder).is_dir()
+
+    assert served.stop() == 0
+    assert not Path(folder).exists()
+    assert "[ERROR]" not in served.log()
