@@ -138,7 +138,7 @@ def test_a_file_whose_worker_was_killed_mid_relay_is_relayed_again_within_second
     lost.start()
     assert proxy.first_arrived.wait(30), "the first upload never reached the License API"
 
-    (worker,) = _children(server.pid)
+    (worker,) = _gunicorn_workers(server.pid)
     os.kill(worker, signal.SIGKILL)
     killed_at = time.monotonic()
     proxy.killed.set()
@@ -176,9 +176,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _children(pid: int) -> list[int]:
+def _gunicorn_workers(pid: int) -> list[int]:
+    """The master's worker processes (not the nginx it starts in front of itself)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()]
+    children = [int(child) for child in path.read_text().split()]
+    return [child for child in children if b"nginx" not in _command_line(child)]
+
+
+def _command_line(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def _wait_until_healthy(port: int) -> None:
