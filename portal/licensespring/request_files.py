@@ -211,7 +211,19 @@ def _decode_document(text: str) -> dict[str, Any]:
         raise _error("not_json") from None
     if not isinstance(document, dict):
         raise _error("not_object")
+    if not _is_valid_text(document):
+        raise _error("not_json")
     return document
+
+
+def _is_valid_text(document: dict[str, Any]) -> bool:
+    """False when a string holds a lone surrogate (`"\\ud800"`): valid JSON, but no text that
+    UTF-8, a database or the License API can take. No SDK writes one: the file is damaged."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Shape]:

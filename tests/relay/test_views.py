@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import random
 
 import httpx
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError, connection
 from django.test import Client
 
-from tests.factories import LICENSE_BODY, make_request_file, read_vector
+from tests.factories import LICENSE_BODY, LICENSE_OBJECT, make_request_file, read_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +207,84 @@ def test_api_takes_a_multipart_file_field(client, upstream):
 
     assert response.status_code == 200
     assert upstream.requests[0].content == read_vector("node_activate_key.req").encode()
+
+
+def test_api_multipart_without_a_file_part_is_a_400_saying_the_file_is_missing(client, upstream):
+    response = client.post("/api/v1/requests", {"request_text": read_vector("py_activate_key.req")})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "missing_file"
+    assert "file" in response.json()["message"]
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize("shape", ["python", "flat"])  # these escape it as `"\ud800"`
+def test_upload_with_a_lone_surrogate_in_the_file_is_damaged_and_never_sent(
+    client, upstream, shape
+):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = make_request_file(shape=shape, product="\ud800")
+
+    page = client.post("/", {"file": SimpleUploadedFile("x.req", text.encode())})
+    api = client.post("/api/v1/requests", data=text, content_type="text/plain")
+
+    assert page.status_code == 400
+    assert "damaged" in page.content.decode()
+    assert (api.status_code, api.json()["code"]) == (400, "not_json")
+    assert upstream.requests == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"product_features": 5},
+        {"product_details": []},
+        {"max_activations": "x"},
+        {"licenses": {}},
+        {"validity_period": {"not": "a date"}},
+        {"license_key": "\ud800", "user": {"email": "\udfff"}},
+        {"product_features": [{"name": ["x"]}, {"code": 7}, "export"]},
+        {"deep": json.loads("[" * 200 + "]" * 200)},
+    ],
+    ids=repr,
+)
+def test_upload_gets_the_license_file_when_upstream_fields_are_unreadable(client, upstream, change):
+    body = json.dumps({**LICENSE_OBJECT, **change}).encode()
+    upstream.answer("activate_offline", body=body)
+
+    response = _upload(client)
+    page = client.get(response["Location"])
+    download = client.get(response["Location"] + "ls_activation.lic")
+
+    assert response.status_code == 303
+    assert page.status_code == 200
+    assert "Download ls_activation.lic" in page.content.decode()
+    assert base64.b64decode(download.content) == body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"license_key": "K", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"status": "ok"}',
+        b"5",
+        b"\xff\xfe not json",
+    ],
+    ids=["deep-license", "deep-array", "no-license", "number", "bytes"],
+)
+def test_upload_with_an_upstream_answer_that_is_no_license_is_a_typed_502(client, upstream, body):
+    upstream.answer("activate_offline", body=body)
+
+    page = _upload(client)
+    api = client.post(
+        "/api/v1/requests", data=read_vector("py_activate_user.req"), content_type="text/plain"
+    )
+
+    assert page.status_code == 502
+    assert "licensing service" in page.content.decode()
+    assert (api.status_code, api.json()["code"]) == (502, "unexpected_answer")
+    assert api.json()["reference"]
 
 
 def test_api_deactivation_returns_json(client, upstream):
