@@ -50,3 +50,17 @@ def _serializable(value: object) -> object:
     except (TypeError, ValueError):
         return type(value).__name__
     return value
+
+
+class ClientMistakeFilter(logging.Filter):
+    """Log a client's malformed request at WARNING, not ERROR.
+
+    Django's security loggers report a body with too many fields or files, or a multipart body
+    it cannot parse, at ERROR: that is the client's mistake, answered with a 400, and nothing
+    an operator must act on. Set on those loggers in settings.LOGGING.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

@@ -1,4 +1,5 @@
-"""Request-level guards: body size before anything reads the body; security headers."""
+"""Request-level guards: body size before anything reads the body; JSON refusals under /api/;
+security headers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from csp.utils import build_policy
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 
 
@@ -38,6 +39,59 @@ class BodySizeLimitMiddleware:
 
             return respond_body_too_large(request)
         return self.get_response(request)
+
+
+# What a machine client reads for each refusal that Django or a middleware makes as a page.
+_API_REFUSALS: dict[int, tuple[str, str]] = {
+    400: (
+        "bad_request",
+        "The portal cannot accept this request. Send the .req file to POST /api/v1/requests, "
+        "as the whole body or as the multipart form field named file.",
+    ),
+    403: ("forbidden", "This request is not allowed."),
+    404: (
+        "not_found",
+        "There is nothing at this address. Request files go to POST /api/v1/requests.",
+    ),
+    405: ("method_not_allowed", "Send request files to this address with POST."),
+    500: (
+        "server_error",
+        "Something went wrong inside the portal. Your request file is fine: please try again "
+        "in a minute.",
+    ),
+}
+
+
+class ApiErrorsMiddleware:
+    """Every refusal under /api/ is JSON `{"status", "code", "message"}`, as the contract says.
+
+    The endpoint answers its own errors in JSON; the others are pages made before or around it
+    (an unknown host, 404, 405, a body Django cannot parse, a 500), which a machine client
+    cannot read. A page's text is never copied: only its status decides the answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        return _as_json_refusal(response)
+
+
+def _as_json_refusal(response: HttpResponseBase) -> JsonResponse:
+    status = response.status_code
+    code, message = _API_REFUSALS.get(status) or _API_REFUSALS[400 if status < 500 else 500]
+    refusal = JsonResponse({"status": status, "code": code, "message": message}, status=status)
+    for name, value in response.items():  # Allow, Retry-After, the security headers
+        if name.lower() not in {"content-type", "content-length"}:
+            refusal[name] = value
+    return refusal
 
 
 # Browser features the portal never uses, refused to it and to anything that gets into it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 
 import httpx
@@ -328,8 +329,80 @@ def test_api_oversized_body_is_refused_with_json(client):
     assert response.json()["code"] == "too_large"
 
 
-def test_api_get_is_not_allowed(client):
-    assert client.get("/api/v1/requests").status_code == 405
+def _assert_json_refusal(response, status: int) -> dict:
+    body = response.json()
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert body["status"] == status
+    assert body["code"] and body["message"]
+    assert "Traceback" not in response.content.decode()
+    return body
+
+
+def test_api_get_is_not_allowed_with_json(client):
+    response = client.get("/api/v1/requests")
+
+    assert _assert_json_refusal(response, 405)["code"] == "method_not_allowed"
+    assert response["Allow"] == "POST"
+
+
+def test_api_unknown_address_is_a_json_404(client):
+    _assert_json_refusal(client.get("/api/v2/requests"), 404)
+
+
+def test_api_from_an_unknown_host_is_refused_with_json(client):
+    _assert_json_refusal(client.post("/api/v1/requests", HTTP_HOST="elsewhere.example"), 400)
+
+
+def test_api_too_many_files_is_a_json_400_logged_below_error(client, upstream, caplog):
+    files = {f"file{n}": SimpleUploadedFile(f"{n}.req", b"x") for n in range(20)}
+
+    response = client.post("/api/v1/requests", files)
+
+    _assert_json_refusal(response, 400)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert upstream.requests == []
+
+
+def test_api_too_many_fields_is_a_json_400_logged_below_error(client, caplog):
+    response = client.post("/api/v1/requests", {f"field{n}": "x" for n in range(500)})
+
+    _assert_json_refusal(response, 400)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=zzz", "multipart/form-data", "multipart/form-data; boundary="],
+)
+def test_api_malformed_multipart_is_a_json_400_logged_below_error(client, caplog, content_type):
+    body = b'--zzz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc'
+
+    response = client.generic("POST", "/api/v1/requests", body, content_type=content_type)
+
+    assert response.status_code in (400, 413)
+    _assert_json_refusal(response, response.status_code)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_api_failure_inside_the_portal_is_a_json_500_without_a_traceback(client, monkeypatch):
+    def fail(**kwargs: object) -> None:
+        raise RuntimeError("a bug, with secret-detail in its message")
+
+    monkeypatch.setattr("portal.relay.api.relay_request", fail)
+    client.raise_request_exception = False
+
+    response = client.post("/api/v1/requests", data="x", content_type="text/plain")
+
+    _assert_json_refusal(response, 500)
+    assert "secret-detail" not in response.content.decode()
+
+
+def test_page_errors_stay_html(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "<html" in response.content.decode()
 
 
 def test_healthz_answers_ok(client):
