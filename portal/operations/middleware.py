@@ -3,8 +3,10 @@ security headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
 from functools import cache
+from typing import Any
 
 from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
@@ -14,6 +16,49 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+
+
+def body_limit(path: str) -> int:
+    """The largest request body the portal reads for `path`, in bytes."""
+    if path.startswith("/admin/"):
+        return settings.PORTAL_MAX_ADMIN_BODY_BYTES  # operators upload logos there
+    return settings.PORTAL_MAX_BODY_BYTES
+
+
+def may_leave_body_unread(path: str, content_length: str | None, chunked: bool) -> bool:
+    """Whether the portal may answer before the whole body is read, which leaves the rest on
+    the connection: a body over the cap is refused unread, and a chunked one is read only up
+    to the cap (its length is known only at its end). gunicorn.conf.py closes such a
+    connection after the answer, and the answer says so."""
+    if chunked:
+        return True
+    try:
+        return int(content_length or 0) > body_limit(path)
+    except ValueError:
+        return False
+
+
+class ChunkedBodyMiddleware:
+    """WSGI middleware: a chunked request body (no Content-Length) becomes one Django can read.
+
+    gunicorn decodes chunked input and marks it with `wsgi.input_terminated`, but Django reads
+    CONTENT_LENGTH bytes only, none here: the upload looked empty. The body is read up to one
+    byte past the cap and handed on with its length, so that BodySizeLimitMiddleware refuses
+    an oversized one as it does any other.
+    """
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., object]
+    ) -> Iterable[bytes]:
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            body = environ["wsgi.input"].read(body_limit(environ.get("PATH_INFO", "")) + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)
 
 
 class BodySizeLimitMiddleware:
@@ -31,10 +76,7 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.PORTAL_MAX_BODY_BYTES
-        if request.path_info.startswith("/admin/"):
-            limit = settings.PORTAL_MAX_ADMIN_BODY_BYTES  # operators upload logos there
-        if length > limit:
+        if length > body_limit(request.path_info):
             from portal.relay.responses import respond_body_too_large
 
             return respond_body_too_large(request)
