@@ -288,6 +288,18 @@ def test_upload_with_an_upstream_answer_that_is_no_license_is_a_typed_502(client
     assert api.json()["reference"]
 
 
+def test_api_upstream_error_nested_too_deep_to_read_is_a_typed_error(client, upstream):
+    upstream.answer("activate_offline", 400, b"[" * 100_000 + b"]" * 100_000)
+
+    response = client.post(
+        "/api/v1/requests", data=read_vector("py_activate_key.req"), content_type="text/plain"
+    )
+
+    # An error body the portal cannot read is an unreachable service (protocol spec, 4).
+    assert response.status_code == 502
+    assert "try again" in response.json()["message"]
+
+
 def test_api_deactivation_returns_json(client, upstream):
     upstream.answer("deactivate_offline", body='"license_deactivated"')
 
