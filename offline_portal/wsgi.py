@@ -9,9 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
 
 application = get_wsgi_application()
 
-from portal.operations.middleware import ChunkedBodyMiddleware  # noqa: E402 (needs the settings)
+from portal.operations.middleware import ReadableRequestMiddleware  # noqa: E402 (needs the settings)
 
-application = ChunkedBodyMiddleware(application)
+application = ReadableRequestMiddleware(application)
 
 # Everything loaded so far (Django, the settings, the URLconf, the apps) lives as long as the
 # worker: out of the garbage collector's sight, a full collection no longer walks it each time.

@@ -3,6 +3,7 @@ security headers."""
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -16,6 +17,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils.http import parse_header_parameters
 
 
 def body_limit(path: str) -> int:
@@ -38,13 +40,18 @@ def may_leave_body_unread(path: str, content_length: str | None, chunked: bool) 
         return False
 
 
-class ChunkedBodyMiddleware:
-    """WSGI middleware: a chunked request body (no Content-Length) becomes one Django can read.
+class ReadableRequestMiddleware:
+    """WSGI middleware: hand Django a request it can read.
 
-    gunicorn decodes chunked input and marks it with `wsgi.input_terminated`, but Django reads
-    CONTENT_LENGTH bytes only, none here: the upload looked empty. The body is read up to one
-    byte past the cap and handed on with its length, so that BodySizeLimitMiddleware refuses
-    an oversized one as it does any other.
+    A chunked body (no Content-Length): gunicorn decodes it and marks it with
+    `wsgi.input_terminated`, but Django reads CONTENT_LENGTH bytes only, none here, and the
+    upload looked empty. The body is read up to one byte past the cap and handed on with its
+    length, so that BodySizeLimitMiddleware refuses an oversized one as it does any other.
+
+    A Content-Type Django cannot parse (an RFC 2231 parameter in an unknown charset) raises
+    while Django builds the request, before any middleware could answer, and gunicorn sent
+    its own 500. It is dropped: the body arrives untyped, and the view refuses what it cannot
+    read with a 400.
     """
 
     def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
@@ -58,7 +65,21 @@ class ChunkedBodyMiddleware:
             body = environ["wsgi.input"].read(body_limit(environ.get("PATH_INFO", "")) + 1)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_TYPE"] = readable_content_type(environ.get("CONTENT_TYPE", ""))
         return self.application(environ, start_response)
+
+
+def readable_content_type(value: str) -> str:
+    """`value`, or "" when Django's request would fail on it (as WSGIRequest reads it)."""
+    try:
+        _, params = parse_header_parameters(value)
+        if "charset" in params:
+            codecs.lookup(params["charset"])
+    except LookupError:
+        return value  # Django ignores an unknown charset itself
+    except ValueError:
+        return ""
+    return value
 
 
 class BodySizeLimitMiddleware:

@@ -171,3 +171,18 @@ def test_a_connection_without_a_refused_body_is_kept_alive(port):
         statuses.append((response.status, response.getheader("Connection")))
 
     assert statuses == [(200, "keep-alive")] * 3
+
+
+def test_a_content_type_django_cannot_parse_is_a_400_not_a_500(port):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    connection.request(
+        "POST",
+        "/api/v1/requests",
+        body=b"%%% not a request file",
+        headers={"Content-Type": "text/plain; name*=no-such-charset''x"},
+    )
+    response = connection.getresponse()
+
+    assert response.status == 400
+    assert json.loads(response.read())["code"] == "not_base64"
