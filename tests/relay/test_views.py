@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import random
 
 import httpx
 import pytest
@@ -445,32 +444,3 @@ def test_healthz_answers_even_when_the_database_is_unreachable(client, monkeypat
     monkeypatch.setattr(connection, "ensure_connection", refuse)
 
     assert client.get("/healthz").status_code == 200
-
-
-def _random_uploads(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    valid = read_vector("py_activate_key.req").encode()
-    samples = []
-    for index in range(count):
-        choice = index % 4
-        if choice == 0:
-            samples.append(rng.randbytes(rng.randint(0, 400)))
-        elif choice == 1:
-            samples.append(valid[: rng.randint(0, len(valid))])
-        elif choice == 2:
-            samples.append(base64.b64encode(rng.randbytes(rng.randint(1, 200))))
-        else:
-            fields = {"request": rng.choice(["activation", "x", 3]), "product": rng.choice(["", 1])}
-            samples.append(make_request_file(**fields).encode()[: rng.randint(1, 300)])
-    return samples
-
-
-def test_random_uploads_get_a_clear_4xx_never_a_500(client, upstream):
-    upstream.error("activate_offline", 400, "license_not_found")
-    for sample in _random_uploads(seed=7, count=200):
-        page = client.post("/", {"file": SimpleUploadedFile("f.req", sample)})
-        api = client.post("/api/v1/requests", data=sample, content_type="text/plain")
-
-        assert 400 <= page.status_code < 500, sample
-        assert 400 <= api.status_code < 500, sample
-        assert api.json()["message"]
