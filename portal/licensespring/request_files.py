@@ -217,13 +217,15 @@ def _decode_document(text: str) -> dict[str, Any]:
 
 
 def _is_valid_text(document: dict[str, Any]) -> bool:
-    """False when a string holds a lone surrogate (`"\\ud800"`): valid JSON, but no text that
-    UTF-8, a database or the License API can take. No SDK writes one: the file is damaged."""
+    """False when a string holds a lone surrogate (`"\\ud800"`) or a NUL (`"\\u0000"`): valid
+    JSON, but no text that UTF-8 (the surrogate) or PostgreSQL (either) can take. No SDK
+    writes one: the file is damaged."""
     try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        text = json.dumps(document, ensure_ascii=False)
+        text.encode("utf-8")
     except (UnicodeEncodeError, RecursionError):
         return False
-    return True
+    return "\\u0000" not in text
 
 
 def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Shape]:

@@ -119,10 +119,12 @@ def _as_dict(value: object) -> dict[str, Any]:
 
 def _as_text(value: object) -> str:
     """A text field, or "" for any other type. A lone surrogate (valid JSON, not valid UTF-8)
-    becomes U+FFFD, so that the page and the database can hold it."""
+    becomes U+FFFD and a NUL is dropped, so that the page and the database (PostgreSQL takes
+    neither) can hold it."""
     if not isinstance(value, str):
         return ""
-    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "")
 
 
 def _as_int(value: object) -> int | None:

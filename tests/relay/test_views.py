@@ -219,11 +219,12 @@ def test_api_multipart_without_a_file_part_is_a_400_saying_the_file_is_missing(c
 
 
 @pytest.mark.parametrize("shape", ["python", "flat"])  # these escape it as `"\ud800"`
-def test_upload_with_a_lone_surrogate_in_the_file_is_damaged_and_never_sent(
-    client, upstream, shape
+@pytest.mark.parametrize("product", ["\ud800", "T\u0000P"])  # PostgreSQL takes neither
+def test_upload_with_a_lone_surrogate_or_nul_in_the_file_is_damaged_and_never_sent(
+    client, upstream, shape, product
 ):
     upstream.answer("activate_offline", body=LICENSE_BODY)
-    text = make_request_file(shape=shape, product="\ud800")
+    text = make_request_file(shape=shape, product=product)
 
     page = client.post("/", {"file": SimpleUploadedFile("x.req", text.encode())})
     api = client.post("/api/v1/requests", data=text, content_type="text/plain")
@@ -243,6 +244,7 @@ def test_upload_with_a_lone_surrogate_in_the_file_is_damaged_and_never_sent(
         {"licenses": {}},
         {"validity_period": {"not": "a date"}},
         {"license_key": "\ud800", "user": {"email": "\udfff"}},
+        {"license_key": "K\u0000", "validity_period": "2030\u0000"},
         {"product_features": [{"name": ["x"]}, {"code": 7}, "export"]},
         {"deep": json.loads("[" * 200 + "]" * 200)},
     ],
