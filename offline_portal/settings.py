@@ -277,6 +277,12 @@ SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
 
 LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
+_CLIENT_MISTAKES = [
+    "RequestDataTooBig",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "SuspiciousMultipartForm",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -289,14 +295,6 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         # A client's malformed body: a 400 and a WARNING, not an ERROR (Django says ERROR).
-        **{
-            f"django.security.{name}": {"filters": ["client_mistake"]}
-            for name in (
-                "RequestDataTooBig",
-                "TooManyFieldsSent",
-                "TooManyFilesSent",
-                "SuspiciousMultipartForm",
-            )
-        },
+        **{f"django.security.{name}": {"filters": ["client_mistake"]} for name in _CLIENT_MISTAKES},
     },
 }
