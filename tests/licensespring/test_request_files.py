@@ -429,7 +429,8 @@ def _check_read(data: bytes | str) -> None:
     fields = [value for value in vars(request_file).values() if isinstance(value, str)]
     fields += [value for value in vars(request_file.device).values() if isinstance(value, str)]
     for value in fields:
-        value.encode("utf-8")  # no lone surrogate: the database and the page take it
+        value.encode("utf-8")  # no lone surrogate, and no NUL: every database takes it
+        assert "\x00" not in value
     assert request_file.kind in ("activation", "deactivation")
 
 
