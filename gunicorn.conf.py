@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from gunicorn.arbiter import Arbiter
+    from gunicorn.http.message import Request
     from gunicorn.workers.base import Worker
 
 # The serving model: nginx on HOST:PORT (nginx.conf) reads each request whole, then hands it
@@ -255,3 +256,19 @@ def child_exit(server: Arbiter, worker: Worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_request(worker: Worker, req: Request) -> None:
+    """Close the connection after an answer that leaves part of the body unread.
+
+    The portal refuses a body over its cap unread, and reads a chunked one only up to the cap
+    (portal/operations/middleware.py); gunicorn then may not find where the next request
+    starts, and closed the connection after answering `Connection: keep-alive`, so a client
+    lost its next request. gunicorn drops an application's own Connection header (hop-by-hop),
+    so the decision is made here, where it then answers `Connection: close`."""
+    from portal.operations.middleware import may_leave_body_unread
+
+    headers = dict(req.headers)
+    chunked = "chunked" in headers.get("TRANSFER-ENCODING", "").lower()
+    if may_leave_body_unread(req.path, headers.get("CONTENT-LENGTH"), chunked):
+        req.force_close()

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.operations.middleware.SitePolicyCSPMiddleware",
     "portal.operations.middleware.SecurityHeadersMiddleware",
+    # Refusals under /api/ (an unknown host's among them) answered as JSON, not as pages.
+    "portal.operations.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Host -> tenant, and refusal of unknown hosts, before anything else uses the host.
     "portal.tenants.middleware.TenantMiddleware",
@@ -285,12 +287,24 @@ SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
 
 LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
+_CLIENT_MISTAKES = [
+    "RequestDataTooBig",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "SuspiciousMultipartForm",
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object a line (portal/logging.py); gunicorn's own logs keep their plain format.
     "formatters": {"json": {"()": "portal.operations.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"client_mistake": {"()": "portal.operations.logging.ClientMistakeFilter"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # A client's malformed body: a 400 and a WARNING, not an ERROR (Django says ERROR).
+        **{f"django.security.{name}": {"filters": ["client_mistake"]} for name in _CLIENT_MISTAKES},
+    },
 }

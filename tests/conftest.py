@@ -1,16 +1,37 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from portal.licensespring import client as license_api
 from tests import browser_support
 from tests.factories import seed_demo
+
+# Generated inputs (Hypothesis): `ci` keeps the whole generated part of the suite near a minute;
+# HYPOTHESIS_PROFILE=thorough tries ten times as many cases. Examples share a test's fixtures
+# (one database transaction, one fake License API): each builds its own inputs.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("ci"),
+    max_examples=10_000,
+    database=hypothesis_settings.default.database,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass

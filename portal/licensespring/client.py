@@ -585,7 +585,7 @@ def _describe_failure(exc: httpx.HTTPError | httpx.InvalidURL) -> str:
 def _json_object(content: bytes) -> dict[str, object] | None:
     try:
         value = json.loads(content)
-    except ValueError:  # also covers bytes that are not UTF-8
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deep
         return None
     return value if isinstance(value, dict) else None
 

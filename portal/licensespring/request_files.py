@@ -23,6 +23,7 @@ Shape = Literal["flat", "python", "node"]
 
 _BOM = "\ufeff"
 _BASE64_DIGITS = re.compile(r"[A-Za-z0-9+/]+")
+_UNSTORABLE = re.compile(r"[\ud800-\udfff]|\\u0000")
 # Keys only a license file (`.lic`, single or bundle) has at its top level, never a request.
 _LICENSE_MARKERS = frozenset(
     {
@@ -171,14 +172,11 @@ def _error(code: str) -> RequestFileError:
 def _relay_text(data: bytes | str) -> str:
     if _size(data) > MAX_FILE_BYTES:
         raise _error("too_large")
-    if isinstance(data, str):
-        text = data
-    else:
-        try:
-            text = bytes(data).decode("utf-8")
-        except UnicodeDecodeError:
-            # `from None`: the decode error holds the file's bytes, which may hold a password.
-            raise _error("not_base64") from None
+    try:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        # `from None`: the decode error holds the file's bytes, which may hold a password.
+        raise _error("not_base64") from None
     text = text.strip().lstrip(_BOM).strip()
     if not text:
         raise _error("empty")
@@ -190,12 +188,10 @@ def _relay_text(data: bytes | str) -> str:
 
 
 def _size(data: bytes | str) -> int:
-    if not isinstance(data, str):
-        return len(data)
     # A character is at least one byte: skip encoding text that is too long already.
-    if len(data) > MAX_FILE_BYTES:
-        return len(data)
-    return len(data.encode("utf-8", "surrogatepass"))
+    if isinstance(data, str) and len(data) <= MAX_FILE_BYTES:
+        return len(data.encode("utf-8", "surrogatepass"))
+    return len(data)
 
 
 def _decode_document(text: str) -> dict[str, Any]:
@@ -206,11 +202,16 @@ def _decode_document(text: str) -> dict[str, Any]:
     raw = base64.b64decode(digits + "=" * (-len(digits) % 4))
     try:
         document = json.loads(raw.decode("utf-8"))
+        decoded = json.dumps(document, ensure_ascii=False)
     except (ValueError, RecursionError):
         # `from None` keeps the decoded content (and any password) out of tracebacks.
         raise _error("not_json") from None
     if not isinstance(document, dict):
         raise _error("not_object")
+    # A lone surrogate (`"\\ud800"`) or a NUL (`"\\u0000"`) is valid JSON, but no text UTF-8 or
+    # PostgreSQL takes, and no SDK writes one: the file is damaged.
+    if _UNSTORABLE.search(decoded):
+        raise _error("not_json")
     return document
 
 
@@ -226,10 +227,8 @@ def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Shape]:
 
 def _kind(fields: dict[str, Any]) -> Kind:
     value = fields.get("request")
-    if value == "activation":
-        return "activation"
-    if value == "deactivation":
-        return "deactivation"
+    if value in ("activation", "deactivation"):
+        return value
     raise _error("missing_request_type")
 
 

@@ -79,3 +79,17 @@ class AccessLogFilter(logging.Filter):
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class ClientMistakeFilter(logging.Filter):
+    """Log a client's malformed request at WARNING, not ERROR.
+
+    Django's security loggers report a body with too many fields or files, or a multipart body
+    it cannot parse, at ERROR: that is the client's mistake, answered with a 400, and nothing
+    an operator must act on. Set on those loggers in settings.LOGGING.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

@@ -22,14 +22,28 @@ def api_relay(request: HttpRequest) -> HttpResponse:
     tenant = get_tenant(request)
     try:
         enforce_rate_limit(request, tenant_slug=tenant.slug)
-        upload_file = request.FILES.get("file")
-        data = upload_file.read() if upload_file else request.body
+        data = _uploaded_request(request)
         result = relay_request(tenant=tenant, data=data, filename="")
     except RelayError as error:
         return json_error(error)
     if result.kind == RelayResult.Kind.ACTIVATION:
         return license_file_response(bytes(result.license_file))
     return JsonResponse({"result": "deactivated", **_public_summary(result.summary)})
+
+
+def _uploaded_request(request: HttpRequest) -> bytes:
+    """The .req text: the multipart field `file`, or else the whole body."""
+    if request.content_type != "multipart/form-data":
+        return request.body
+    upload_file = request.FILES.get("file")
+    if upload_file is None:
+        raise RelayError(
+            400,
+            "missing_file",
+            "This upload has no request file. Send the .req file as the form field named "
+            "file, or as the whole request body.",
+        )
+    return upload_file.read()
 
 
 def _public_summary(summary: dict[str, object]) -> dict[str, object]:

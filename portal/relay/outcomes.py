@@ -12,22 +12,30 @@ from typing import Any
 from portal.licensespring.request_files import RequestFile
 from portal.relay.errors import UNREACHABLE, RelayError
 
+# Keys only a license object (single or bundle) has: an answer without one is no license.
+_LICENSE_KEYS = frozenset(
+    {
+        "license_key",
+        "user",
+        "license_signature",
+        "license_signature_v2",
+        "offline_signature",
+        "product_details",
+        "licenses",
+        "bundle_signature_v2",
+    }
+)
+
 
 def summarize_activation(request_file: RequestFile, body: bytes) -> dict[str, Any]:
-    """Display facts from an activation answer: one license, or one per bundle product."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        document = None
-    if isinstance(document, dict) and isinstance(document.get("licenses"), list):
-        licenses = document["licenses"]
-    elif isinstance(document, list):
-        licenses = document
-    elif isinstance(document, dict):
-        licenses = [document]
-    else:
-        licenses = []
-    licenses = [_describe_license(item) for item in licenses if isinstance(item, dict)]
+    """Display facts from an activation answer: one license, or one per bundle product.
+
+    The activation has happened upstream by now, so an answer that is a license is the
+    user's, whatever its fields hold: a field of the wrong type is left out of the summary,
+    never a reason to withhold the file. Anything else is a typed 502.
+    """
+    license_objects, is_bundle = _read_licenses(body)
+    licenses = [_describe_license(item) for item in license_objects]
     if not licenses:
         raise RelayError(
             502, "unexpected_answer", UNREACHABLE, detail="The licensing service sent no license."
@@ -35,7 +43,7 @@ def summarize_activation(request_file: RequestFile, body: bytes) -> dict[str, An
     summary = {
         "kind": "activation",
         "product": request_file.product,
-        "bundle": len(licenses) > 1 or "licenses" in (document or {}),
+        "bundle": is_bundle or len(licenses) > 1,
         "licenses": licenses,
         "hostname": request_file.device.hostname,
     }
@@ -47,6 +55,23 @@ def summarize_activation(request_file: RequestFile, body: bytes) -> dict[str, An
     ):
         summary["bundle_license"], summary["licenses"] = licenses[0], licenses[1:]
     return summary
+
+
+def _read_licenses(body: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """The license objects in an answer, and whether it is a bundle's."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's limit
+        return [], False
+    is_bundle = isinstance(document, dict) and isinstance(document.get("licenses"), list)
+    if is_bundle:
+        items = document["licenses"]
+    elif isinstance(document, list):
+        items = document
+    else:
+        items = [document]
+    licenses = [item for item in items if isinstance(item, dict)]
+    return [item for item in licenses if not _LICENSE_KEYS.isdisjoint(item)], is_bundle
 
 
 def summarize_deactivation(request_file: RequestFile) -> dict[str, Any]:
@@ -71,28 +96,43 @@ def summarize_deactivation(request_file: RequestFile) -> dict[str, Any]:
 def _describe_license(license_object: dict[str, Any]) -> dict[str, Any]:
     product = _as_dict(license_object.get("product_details"))
     user = _as_dict(license_object.get("user"))
-    features = [
-        str(feature.get("name") or feature.get("code"))
-        for feature in license_object.get("product_features") or []
-        if isinstance(feature, dict) and (feature.get("name") or feature.get("code"))
-    ]
     return {
-        "product_name": str(product.get("product_name") or ""),
-        "product_code": str(product.get("short_code") or ""),
-        "license_key": str(license_object.get("license_key") or ""),
-        "user_email": str(user.get("email") or ""),
-        "license_type": str(license_object.get("license_type") or ""),
-        "is_trial": bool(license_object.get("is_trial")),
-        "expires": license_object.get("validity_period") or None,
+        "product_name": _as_text(product.get("product_name")),
+        "product_code": _as_text(product.get("short_code")),
+        "license_key": _as_text(license_object.get("license_key")),
+        "user_email": _as_text(user.get("email")),
+        "license_type": _as_text(license_object.get("license_type")),
+        "is_trial": license_object.get("is_trial") is True,
+        "expires": _as_text(license_object.get("validity_period")) or None,
         "times_activated": _as_int(license_object.get("times_activated")),
         "max_activations": _as_int(license_object.get("max_activations")),
-        "unlimited_activations": bool(license_object.get("allow_unlimited_activations")),
-        "features": features,
+        "unlimited_activations": license_object.get("allow_unlimited_activations") is True,
+        "features": _feature_names(license_object.get("product_features")),
     }
+
+
+def _feature_names(value: object) -> list[str]:
+    features = value if isinstance(value, list) else []
+    names = (
+        _as_text(item.get("name")) or _as_text(item.get("code"))
+        for item in features
+        if isinstance(item, dict)
+    )
+    return [name for name in names if name]
 
 
 def _as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _as_text(value: object) -> str:
+    """A text field, or "" for any other type. A lone surrogate (valid JSON, not valid UTF-8)
+    becomes U+FFFD and a NUL is dropped, so that the page and the database (PostgreSQL takes
+    neither) can hold it."""
+    if not isinstance(value, str):
+        return ""
+    text = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "")
 
 
 def _as_int(value: object) -> int | None:

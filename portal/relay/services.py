@@ -138,6 +138,11 @@ def _relay_and_store(
             relay_error=relay_error,
         )
         raise relay_error from None
+    except RelayError as relay_error:  # an answer that holds no license
+        relay_store.release(result)
+        relay_error.reference = reference
+        _log(tenant, request_file, reference, started, endpoint=endpoint, relay_error=relay_error)
+        raise
     except BaseException:
         relay_store.release(result)
         raise
