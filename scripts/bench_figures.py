@@ -9,6 +9,7 @@ sandbox end to end, p50 upload to license <= 100 ms.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import platform
 import runpy
@@ -59,8 +60,10 @@ class Sampler(threading.Thread):
         return {name: last[name] - first[name] for name in first}
 
     def at(self, moment: float) -> dict[str, float]:
-        before = max((r for r in self.readings if r[0] <= moment), default=self.readings[0])
-        after = min((r for r in self.readings if r[0] >= moment), default=self.readings[-1])
+        when = operator.itemgetter(0)
+        before = max((r for r in self.readings if r[0] <= moment), key=when, default=None)
+        after = min((r for r in self.readings if r[0] >= moment), key=when, default=None)
+        before, after = before or self.readings[0], after or self.readings[-1]
         share = (moment - before[0]) / (after[0] - before[0]) if after[0] > before[0] else 0.0
         return {k: v + (after[1][k] - v) * share for k, v in before[1].items()}
 
