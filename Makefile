@@ -62,10 +62,14 @@ test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
 test-postgres: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
 	scripts/postgres-test-server run -- $(VENV)/bin/pytest
 
-# Throughput, latency, CPU and memory under the production server (see scripts/bench.py);
-# BENCH_SECONDS sets the length of the main run (60 s), BENCH_RUNS how many times each runs (1).
+# Throughput, latency, CPU and memory under the production server, driven by locust (see
+# scripts/bench.py and docs/performance.md); BENCH_SECONDS sets the main run's length (60 s).
+$(VENV)/.bench: requirements.txt requirements-bench.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@ $(VENV)/.runtime
+
 .PHONY: bench
-bench: $(VENV)/.runtime $(VENV)/.nginx
+bench: $(VENV)/.bench $(VENV)/.nginx
 	$(PY) scripts/bench.py
 
 format: $(VENV)/.dev

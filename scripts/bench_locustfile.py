@@ -1,0 +1,138 @@
+"""The load of `make bench`: locust users posting distinct request files through both doors.
+
+Run by scripts/bench.py as `locust -f scripts/bench_locustfile.py --headless ...`, half the
+users of each class. `ApiUser` posts to `POST /api/v1/requests` (a 200 counts); `FormUser`
+uses the HTML form as a browser without JavaScript does: one `GET /` for the CSRF cookie and
+token, then multipart posts (the 303 counts and is not followed, except with BENCH_SANDBOX=true,
+where downloading the license it leads to is part of "upload to license").
+
+Each upload is timed here, not only by locust: locust's own statistics (its --csv files) round
+a response time above 100 ms to 10 ms, too coarse for a target of 5 ms over 200. On quitting,
+every upload goes to BENCH_SAMPLES as JSON lines (door, start in epoch seconds, seconds, error),
+after a first line with the epoch second at which all users had started.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+VECTOR = Path(__file__).resolve().parents[1] / "sandbox/fixtures/requests/py_activate_key.req"
+SHARED_KEY = "demo-shared-key-0123456789abcdef"  # the vectors' (sandbox/fixtures/requests/README)
+SANDBOX = os.environ.get("BENCH_SANDBOX") == "true"
+SAMPLES: list[dict[str, Any]] = []
+SPAWNED: list[float] = []
+FIELDS = json.loads(base64.b64decode(VECTOR.read_text()))["request"]
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def make_request_file() -> str:
+    """The real vector py_activate_key.req with a new hardware id and request id, signed again
+    as the Python SDK signs (tests/factories.py does the same): the portal answers a file it
+    has seen within 30 minutes from its stored result, without an upstream call."""
+    fields = {
+        **FIELDS,
+        "hardware_id": hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        "request_id": str(uuid.uuid4()),
+    }
+    who, client = fields["license_key"], fields["api_key"]
+    inner = f"licenseSpring\ndate: {fields['date']}\n{who}\n{fields['hardware_id']}\n{client}"
+    fields["signature"] = _sign(inner)
+    document = {"request": fields, "signature": _sign(json.dumps(fields))}
+    return base64.b64encode(json.dumps(document).encode()).decode() + "\n"
+
+
+def _sign(message: str) -> str:
+    digest = hmac.new(SHARED_KEY.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+class _Uploader(FastHttpUser):
+    abstract = True
+    wait_time = constant(0)
+    door = ""
+
+    @task
+    def upload_one(self) -> None:
+        text = make_request_file()
+        started, clock = time.time(), time.perf_counter()
+        try:
+            error = self.upload(text)
+        except Exception as exc:  # a broken connection: counted, and the user goes on
+            error = type(exc).__name__
+        SAMPLES.append(
+            {"door": self.door, "at": started, "s": time.perf_counter() - clock, "error": error}
+        )
+
+    def upload(self, text: str) -> str:
+        raise NotImplementedError
+
+
+class ApiUser(_Uploader):
+    door = "api"
+
+    def upload(self, text: str) -> str:
+        headers = {"Content-Type": "text/plain"}
+        answer = self.client.post("/api/v1/requests", data=text, headers=headers, name="api")
+        return "" if answer.status_code == 200 else f"HTTP {answer.status_code}"
+
+
+class FormUser(_Uploader):
+    door = "form"
+    token = ""
+    cookie = ""
+
+    def open_form(self) -> str:
+        """GET / once: the CSRF token, and the cookies that go with it."""
+        page = self.client.get("/", name="form page")
+        match = TOKEN.search(page.text or "")
+        if page.status_code != 200 or match is None:
+            return f"GET / answered {page.status_code} without a CSRF token"
+        self.token = match.group(1)
+        # The portal's cookies are Secure (it expects HTTPS, as deployed): the cookie jar keeps
+        # them but will not send them over loopback's plain HTTP, so the user sends them itself.
+        self.cookie = "; ".join(f"{c.name}={c.value}" for c in self.client.cookiejar)
+        return ""
+
+    def upload(self, text: str) -> str:
+        if not self.token and (error := self.open_form()):
+            return error
+        answer = self.client.post(
+            "/",
+            data={"csrfmiddlewaretoken": self.token},
+            files={"file": ("ls_activation.req", text.encode(), "application/octet-stream")},
+            headers={"Cookie": self.cookie},
+            allow_redirects=False,
+            name="form",
+        )
+        if answer.status_code != 303:
+            return f"HTTP {answer.status_code}"
+        if SANDBOX:
+            path = answer.headers["Location"] + "ls_activation.lic"
+            license_file = self.client.get(path, headers={"Cookie": self.cookie}, name="license")
+            if license_file.status_code != 200:
+                return f"download HTTP {license_file.status_code}"
+        return ""
+
+
+@events.spawning_complete.add_listener
+def _note_spawned(user_count: int, **_: Any) -> None:
+    SPAWNED.append(time.time())
+
+
+@events.quitting.add_listener
+def _write_samples(**_: Any) -> None:
+    with open(os.environ["BENCH_SAMPLES"], "w") as out:
+        out.write(json.dumps({"spawned": SPAWNED[0] if SPAWNED else None}) + "\n")
+        out.writelines(json.dumps(sample) + "\n" for sample in SAMPLES)
