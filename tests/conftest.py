@@ -8,15 +8,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from portal.licensespring import client as license_api
+from portal.licensespring.client import LicenseApiClient
+from portal.relay import upstream as upstream_client
+from scripts import fake_license_api
 from tests import browser_support
 from tests.factories import seed_demo
 
+# The deadline of a relay in the tests that inject faults: long enough for a loaded machine
+# to answer a well-behaved request, short enough to wait out a few times.
+FAULT_DEADLINE = 2.0
+PROXY_VARIABLES = ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
+
 
 @dataclass
-class FakeLicenseApi:
-    """A License API behind httpx.MockTransport: answers by endpoint, records every request."""
+class MockLicenseApi:
+    """A License API behind httpx.MockTransport: answers by endpoint, records every request.
+    `client` is a License API client on it (also installed as the process's client)."""
 
+    client: LicenseApiClient | None = None
     answers: dict[str, list[Callable[[httpx.Request], httpx.Response]]] = field(
         default_factory=dict
     )
@@ -57,12 +66,35 @@ class FakeLicenseApi:
 
 
 @pytest.fixture
-def upstream() -> Iterator[FakeLicenseApi]:
+def upstream() -> Iterator[MockLicenseApi]:
     """The process's License API client, pointed at a fake License API."""
-    api = FakeLicenseApi()
-    license_api.set_client(license_api.build_client(httpx.MockTransport(api.handle)))
+    api = MockLicenseApi()
+    api.client = upstream_client.build_client(httpx.MockTransport(api.handle))
+    upstream_client.set_client(api.client)
     yield api
-    license_api.set_client(None)
+    upstream_client.set_client(None)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback tests talk to loopback, whatever proxy the environment names."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture
+def faulty_upstream(settings, no_proxy: None) -> Iterator[fake_license_api.FakeLicenseApi]:
+    """A fake License API on loopback (scripts/fake_license_api.py, the bench's) that takes
+    faults to inject; the default tenant and the process's client point at it, with a relay
+    deadline of FAULT_DEADLINE seconds."""
+    server = fake_license_api.FakeLicenseApi().start()
+    settings.LICENSE_API_URL = server.url
+    settings.LICENSE_API_DEADLINE = FAULT_DEADLINE
+    upstream_client.set_client(None)
+    yield server
+    upstream_client.set_client(None)
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,7 @@ UPSTREAM_MESSAGES: dict[str, str] = {
         "Please tell the vendor's support; your request file is fine."
     ),
     "unexpected_answer": UNREACHABLE,
+    "mismatched_answer": UNREACHABLE,
 }
 
 
