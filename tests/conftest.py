@@ -12,11 +12,8 @@ from portal.licensespring.client import LicenseApiClient
 from portal.relay import upstream as upstream_client
 from scripts import fake_license_api
 from tests import browser_support
-from tests.factories import seed_demo
+from tests.factories import FAULT_DEADLINE, seed_demo
 
-# The deadline of a relay in the tests that inject faults: long enough for a loaded machine
-# to answer a well-behaved request, short enough to wait out a few times.
-FAULT_DEADLINE = 2.0
 PROXY_VARIABLES = ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
 
 
@@ -31,13 +28,19 @@ class MockLicenseApi:
     )
     requests: list[httpx.Request] = field(default_factory=list)
 
-    def answer(self, endpoint: str, status: int = 200, body: bytes | dict | str = b"") -> None:
+    def answer(
+        self,
+        endpoint: str,
+        status: int = 200,
+        body: bytes | dict | str = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if isinstance(body, dict):
             content = json.dumps(body).encode()
         else:
             content = body.encode() if isinstance(body, str) else body
         self.answers.setdefault(endpoint, []).append(
-            lambda request: httpx.Response(status, content=content)
+            lambda request: httpx.Response(status, content=content, headers=headers)
         )
 
     def fail(self, endpoint: str, exception: Exception) -> None:

@@ -21,6 +21,9 @@ import sandbox
 VECTORS = Path(__file__).resolve().parent.parent / "sandbox" / "fixtures" / "requests"
 API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
 SHARED_KEY = "demo-shared-key-0123456789abcdef"
+# The deadline of a relay in the tests that inject faults: long enough for a loaded machine
+# to answer a well-behaved request, short enough to wait out a few times.
+FAULT_DEADLINE = 2.0
 
 
 def read_vector(name: str) -> str:

@@ -121,8 +121,7 @@ class LicenseApiClient:
         LicenseApiError. `deadline` (a time.monotonic() value) ends the call; by default, the
         client's deadline from now."""
         started = time.perf_counter()
-        now = time.monotonic()
-        at = now + self.deadline if deadline is None else deadline
+        at = time.monotonic() + self.deadline if deadline is None else deadline
         try:
             with relay_deadline(at):
                 status, body = self._exchange(credentials, endpoint, request_file)
@@ -130,7 +129,7 @@ class LicenseApiClient:
             error.elapsed_ms = _since(started)
             raise
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            error = error_from_exception(exc, timed_out=self._describe_timeout(exc, now, at))
+            error = error_from_exception(exc, timed_out=self._describe_timeout(exc, at))
             error.elapsed_ms = _since(started)
             # `from None`: the httpx exception holds the signed request, and error reports
             # print a chained exception's frames and their variables.
@@ -178,9 +177,9 @@ class LicenseApiClient:
             raise httpx.LocalProtocolError("Illegal header value") from None
         return self._http.send(request, stream=True)
 
-    def _describe_timeout(self, exc: Exception, began: float, at: float) -> str:
+    def _describe_timeout(self, exc: Exception, at: float) -> str:
         if time.monotonic() >= at:
-            return f"No complete answer within {at - began:.0f} s"
+            return f"No complete answer within {self.deadline:g} s"
         if isinstance(exc, httpx.ConnectTimeout):
             return f"No connection within {self.timeout.connect:g} s"
         if isinstance(exc, httpx.ReadTimeout):
