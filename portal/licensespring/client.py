@@ -158,6 +158,7 @@ class LicenseApiClient:
         try:
             body = _read_answer(response)
             if response.is_success and endpoint.startswith("activate"):
+                _check_plain(response)
                 check_activation_answer(request_file, body)
         except LicenseApiError:
             _drop_connection(response)
@@ -214,8 +215,6 @@ def _signed_headers(credentials: Credentials) -> dict[str, str]:
 def _read_answer(response: httpx.Response) -> bytes:
     """The answer's body, up to MAX_ANSWER_BYTES. Read from the stream itself: httpx's
     iterators pool the connection as the last byte arrives, before the answer is checked."""
-    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
-        raise _unexpected("The answer is compressed, though the portal asked for it plain.")
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
         raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
@@ -226,6 +225,11 @@ def _read_answer(response: httpx.Response) -> bytes:
             raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _check_plain(response: httpx.Response) -> None:
+    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        raise _unexpected("The answer is compressed, though the portal asked for it plain.")
 
 
 def _drop_connection(response: httpx.Response) -> None:

@@ -99,6 +99,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._backend = httpcore.SyncBackend()
 
+    # Inexact in one place: looking the host name up (getaddrinfo) takes no timeout, so a
+    # resolver that hangs holds a relay for as long as the system's resolver lets it.
     def connect_tcp(
         self,
         host: str,
