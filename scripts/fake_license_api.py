@@ -75,9 +75,9 @@ def _request_fields(body: bytes) -> dict[str, object]:
     return inner if isinstance(inner, dict) else document
 
 
-def _license(fields: dict[str, object], **changes: object) -> dict[str, object]:
+def _license(fields: dict[str, object]) -> dict[str, object]:
     echoed = {name: fields[name] for name in ("hardware_id", "request_id") if name in fields}
-    return {**LICENSE_OBJECT, **echoed, **changes}
+    return {**LICENSE_OBJECT, **echoed}
 
 
 def _answer(path: str, fields: dict[str, object]) -> bytes:
@@ -90,17 +90,17 @@ def _answer(path: str, fields: dict[str, object]) -> bytes:
     return _response("404 Not Found", NOT_FOUND)
 
 
-# Each fault gets the connection's socket, the usual answer, the request's fields and the
-# server's stop event; it returns whether the connection stays open for the next request.
-Fault = Callable[[socket.socket, bytes, dict[str, object], threading.Event], bool]
+# Each fault gets the connection's socket, the usual answer and the server's stop event; it
+# returns whether the connection stays open for the next request.
+Fault = Callable[[socket.socket, bytes, threading.Event], bool]
 
 
-def _hang(sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event) -> bool:
+def _hang(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     stopping.wait()
     return False
 
 
-def _drip(sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event) -> bool:
+def _drip(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     for index in range(len(answer)):  # from the status line on: head and body alike
         if stopping.wait(1.0):
             return False
@@ -108,52 +108,44 @@ def _drip(sock: socket.socket, answer: bytes, fields: dict, stopping: threading.
     return True
 
 
-def _interim_forever(
-    sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event
-) -> bool:
+def _interim_forever(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     while not stopping.wait(1.0):
         sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
     return False
 
 
-def _close_mid_answer(
-    sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event
-) -> bool:
+def _close_mid_answer(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     body_starts = answer.index(b"\r\n\r\n") + 4
     sock.sendall(answer[: body_starts + (len(answer) - body_starts) // 2])
     return False
 
 
-def _malformed_framing(
-    sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event
-) -> bool:
+def _malformed_framing(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnot a chunk size\r\n\r\n")
     return True  # left open: the client must see the framing is wrong, not wait for more
 
 
-def _late_answer(
-    sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event
-) -> bool:
+def _late_answer(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     # The answer, then the same answer again, unasked: the next request sent on this
     # connection reads it as its own. One write, so the client has both before it reuses it.
     sock.sendall(answer + answer)
     return True
 
 
-def _deep_json(sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event) -> bool:
+def _deep_json(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     sock.sendall(_response("200 OK", b"[" * 100_000 + b"]" * 100_000))
     return True
 
 
-def _wrong_types(
-    sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event
-) -> bool:
-    body = json.dumps(_license(fields, product_features=5)).encode()
-    sock.sendall(_response("200 OK", body))
+def _wrong_types(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
+    document = json.loads(answer.partition(b"\r\n\r\n")[2])
+    if isinstance(document, dict):  # an activation's license
+        document["product_features"] = 5
+    sock.sendall(_response("200 OK", json.dumps(document).encode()))
     return True
 
 
-def _huge_body(sock: socket.socket, answer: bytes, fields: dict, stopping: threading.Event) -> bool:
+def _huge_body(sock: socket.socket, answer: bytes, stopping: threading.Event) -> bool:
     # 50 MiB in chunks, no length announced: the client must stop reading on its own.
     sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
     chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
@@ -234,18 +226,8 @@ class _Connection(socketserver.BaseRequestHandler):
         server, number = self.server, self.server.next_connection()
         stream = self.request.makefile("rb")
         try:
-            while head := _read_head(stream):
-                request_line, _, header_block = head.partition(b"\r\n")
-                length = 0
-                for line in header_block.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                arrived = time.perf_counter()
-                body = stream.read(length) if length else b""
-                if len(body) < length:
-                    return
-                path = request_line.split(b" ")[1].split(b"?")[0].decode("latin-1")
+            while request := _read_request(stream):
+                arrived, path, body = time.perf_counter(), *request
                 fields = _request_fields(body)
                 hardware_id = fields.get("hardware_id")
                 server.requests.append(
@@ -258,12 +240,29 @@ class _Connection(socketserver.BaseRequestHandler):
                 server.late.append(time.perf_counter() - arrived - server.latency)
                 if fault is None:
                     self.request.sendall(answer)
-                elif not fault(self.request, answer, fields, server.stopping):
+                elif not fault(self.request, answer, server.stopping):
                     return
         except (ConnectionError, ValueError, IndexError, OSError):  # a client gone, or not HTTP
             pass
         finally:
             stream.close()
+
+
+def _read_request(stream: BinaryIO) -> tuple[str, bytes] | None:
+    """The next request's path and body, or None when the client closed the connection."""
+    head = _read_head(stream)
+    if not head:
+        return None
+    request_line, _, header_block = head.partition(b"\r\n")
+    length = 0
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body = stream.read(length) if length else b""
+    if len(body) < length:
+        return None
+    return request_line.split(b" ")[1].split(b"?")[0].decode("latin-1"), body
 
 
 def _read_head(stream: BinaryIO) -> bytes:
