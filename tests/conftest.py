@@ -11,9 +11,13 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from portal.licensespring import client as license_api
+from portal.licensespring.client import LicenseApiClient
+from portal.relay import upstream as upstream_client
+from scripts import fake_license_api
 from tests import browser_support
-from tests.factories import seed_demo
+from tests.factories import FAULT_DEADLINE, seed_demo
+
+PROXY_VARIABLES = ["ALL_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
 
 # Generated inputs (Hypothesis): `ci` keeps the whole generated part of the suite near a minute;
 # HYPOTHESIS_PROFILE=thorough tries ten times as many cases. Examples share a test's fixtures
@@ -35,21 +39,29 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @dataclass
-class FakeLicenseApi:
-    """A License API behind httpx.MockTransport: answers by endpoint, records every request."""
+class MockLicenseApi:
+    """A License API behind httpx.MockTransport: answers by endpoint, records every request.
+    `client` is a License API client on it (also installed as the process's client)."""
 
+    client: LicenseApiClient | None = None
     answers: dict[str, list[Callable[[httpx.Request], httpx.Response]]] = field(
         default_factory=dict
     )
     requests: list[httpx.Request] = field(default_factory=list)
 
-    def answer(self, endpoint: str, status: int = 200, body: bytes | dict | str = b"") -> None:
+    def answer(
+        self,
+        endpoint: str,
+        status: int = 200,
+        body: bytes | dict | str = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if isinstance(body, dict):
             content = json.dumps(body).encode()
         else:
             content = body.encode() if isinstance(body, str) else body
         self.answers.setdefault(endpoint, []).append(
-            lambda request: httpx.Response(status, content=content)
+            lambda request: httpx.Response(status, content=content, headers=headers)
         )
 
     def fail(self, endpoint: str, exception: Exception) -> None:
@@ -78,12 +90,35 @@ class FakeLicenseApi:
 
 
 @pytest.fixture
-def upstream() -> Iterator[FakeLicenseApi]:
+def upstream() -> Iterator[MockLicenseApi]:
     """The process's License API client, pointed at a fake License API."""
-    api = FakeLicenseApi()
-    license_api.set_client(license_api.build_client(httpx.MockTransport(api.handle)))
+    api = MockLicenseApi()
+    api.client = upstream_client.build_client(httpx.MockTransport(api.handle))
+    upstream_client.set_client(api.client)
     yield api
-    license_api.set_client(None)
+    upstream_client.set_client(None)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback tests talk to loopback, whatever proxy the environment names."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture
+def faulty_upstream(settings, no_proxy: None) -> Iterator[fake_license_api.FakeLicenseApi]:
+    """A fake License API on loopback (scripts/fake_license_api.py, the bench's) that takes
+    faults to inject; the default tenant and the process's client point at it, with a relay
+    deadline of FAULT_DEADLINE seconds."""
+    server = fake_license_api.FakeLicenseApi().start()
+    settings.LICENSE_API_URL = server.url
+    settings.LICENSE_API_DEADLINE = FAULT_DEADLINE
+    upstream_client.set_client(None)
+    yield server
+    upstream_client.set_client(None)
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,9 @@ import sandbox
 VECTORS = Path(__file__).resolve().parent.parent / "sandbox" / "fixtures" / "requests"
 API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
 SHARED_KEY = "demo-shared-key-0123456789abcdef"
+# The deadline of a relay in the tests that inject faults: long enough for a loaded machine
+# to answer a well-behaved request, short enough to wait out a few times.
+FAULT_DEADLINE = 2.0
 
 
 def read_vector(name: str) -> str:
@@ -83,6 +86,8 @@ def make_request_file(
     return base64.b64encode(json.dumps(document).encode()).decode() + "\n"
 
 
+# Without the `hardware_id` and `request_id` the License API copies from the request file, so
+# that it answers any file in the tests; portal/licensespring/answers.py checks those.
 LICENSE_OBJECT = {
     "id": 1001,
     "license_key": "FUH3-4E7A-LZJL-7JTP",
@@ -94,7 +99,6 @@ LICENSE_OBJECT = {
     "product_details": {"product_id": 7, "product_name": "Test Product", "short_code": "TP"},
     "product_features": [{"code": "export", "name": "Export"}],
     "license_signature": "c2ln",
-    "request_id": "c80383c7-8a4d-42c9-9e2f-7b1c9b076189",
 }
 # What the License API sends, with its own spacing: the license file must keep these bytes.
 LICENSE_BODY = json.dumps(LICENSE_OBJECT, indent=1).encode()

@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Browser, Download, Page, Route, expect, sync_playwright
 
-from portal.licensespring import client as license_api
+from portal.relay import upstream as upstream_client
 from portal.relay.models import RelayResult
 from tests import browser_support as support
 from tests.factories import API_KEY, SHARED_KEY, make_request_file, read_vector, seed_demo
@@ -59,9 +59,9 @@ def portal(live_server, settings, tmp_path: Path) -> Iterator[str]:
     seed_demo(settings, tmp_path / "sandbox_key.pem")
     settings.LICENSE_API_URL = f"{live_server.url}/sandbox/api/v4"
     settings.LICENSE_API_BUNDLE_PRODUCTS = []
-    license_api.set_client(None)
+    upstream_client.set_client(None)
     yield live_server.url
-    license_api.set_client(None)
+    upstream_client.set_client(None)
 
 
 @pytest.fixture
@@ -317,7 +317,7 @@ def test_activation_limit_error_says_so_in_plain_words(page):
 
 def test_unreachable_license_api_is_explained(page, settings):
     settings.LICENSE_API_URL = f"http://127.0.0.1:{closed_port()}/api/v4"
-    license_api.set_client(None)
+    upstream_client.set_client(None)
 
     choose_file(page, ACTIVATE)
 

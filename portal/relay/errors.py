@@ -71,7 +71,12 @@ UPSTREAM_MESSAGES: dict[str, str] = {
         "This portal is not set up correctly: the licensing service refused its credentials. "
         "Please tell the vendor's support; your request file is fine."
     ),
-    "unexpected_answer": UNREACHABLE,
+    "unexpected_answer": (
+        "The licensing service sent an answer this portal cannot use. Your request file is "
+        "fine: please try again in a few minutes, and if this happens again, contact the "
+        "vendor's support with the reference below."
+    ),
+    "mismatched_answer": UNREACHABLE,
 }
 
 

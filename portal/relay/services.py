@@ -13,6 +13,7 @@ from portal.licensespring import client as license_api
 from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
 from portal.operations import metrics
 from portal.relay import store as relay_store
+from portal.relay import upstream
 from portal.relay.errors import RelayError, describe_upstream_error
 from portal.relay.models import RelayResult
 from portal.relay.outcomes import summarize_activation, summarize_deactivation
@@ -157,16 +158,17 @@ def _call_license_api(
     """Route per spec section 1: bundles to the bundle endpoint, with the one-retry fallback."""
     prefix = "activate" if request_file.kind == "activation" else "deactivate"
     single, bundle = f"{prefix}_offline", f"{prefix}_bundle_offline"
+    deadline = time.monotonic() + upstream.get_client().deadline  # the fallback's call too
     if _is_known_bundle(tenant, request_file):
-        return _post(tenant, bundle, request_file), bundle
+        return _post(tenant, bundle, request_file, deadline), bundle
     try:
-        return _post(tenant, single, request_file), single
+        return _post(tenant, single, request_file, deadline), single
     except license_api.LicenseApiError as error:
         if error.code != "unknown_product":
             raise
         first_error = error
     try:
-        response = _post(tenant, bundle, request_file)
+        response = _post(tenant, bundle, request_file, deadline)
     except license_api.LicenseApiError as error:
         if error.code == "product_not_bundle":
             raise first_error from None
@@ -182,11 +184,14 @@ def _is_known_bundle(tenant: Tenant, request_file: RequestFile) -> bool:
 
 
 def _post(
-    tenant: Tenant, endpoint: license_api.Endpoint, request_file: RequestFile
+    tenant: Tenant, endpoint: license_api.Endpoint, request_file: RequestFile, deadline: float
 ) -> license_api.UpstreamResponse:
     relay_store.release_connection()  # no database connection held while the API answers
-    return license_api.post_request(
-        credentials=tenant.credentials, endpoint=endpoint, body=request_file.text
+    return upstream.get_client().post(
+        credentials=tenant.credentials,
+        endpoint=endpoint,
+        request_file=request_file,
+        deadline=deadline,
     )
 
 

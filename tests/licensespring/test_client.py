@@ -1,43 +1,45 @@
-"""The License API client: signing, relaying, error mapping, retry and the shared client.
+"""The License API client, as a caller and the License API see it.
 
-HTTP is faked at the client's transport (`httpx.MockTransport`); the few tests that need a
-real socket use loopback only.
+Answers come from the MockTransport fake (`upstream`); what needs real sockets (deadlines,
+connections dropped, proxies, TLS) from the fake License API server (`faulty_upstream`).
 """
 
 from __future__ import annotations
 
 import base64
-import concurrent.futures
-import contextlib
-import gzip
 import hashlib
 import hmac
-import http.server
-import ipaddress
+import json
 import re
 import socket
-import ssl
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import formatdate, parsedate_to_datetime
-from pathlib import Path
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from pytest_django.fixtures import Settings
 
-from portal.licensespring import client as license_api
-from portal.licensespring.client import Credentials, LicenseApiError, UpstreamResponse
-from tests.factories import API_KEY, SHARED_KEY, read_vector
+from portal.licensespring.client import (
+    Credentials,
+    LicenseApiClient,
+    LicenseApiError,
+    UpstreamResponse,
+    auth_headers,
+    sign,
+)
+from portal.licensespring.request_files import read_request_file
+from tests.factories import (
+    API_KEY,
+    FAULT_DEADLINE,
+    LICENSE_BODY,
+    SHARED_KEY,
+    make_request_file,
+    read_vector,
+)
 
 API_URL = "https://license-api.test/api/v4"
+CREDENTIALS = Credentials(api_url=API_URL, api_key=API_KEY, shared_key=SHARED_KEY)
 ENDPOINTS = [
     "activate_offline",
     "deactivate_offline",
@@ -48,636 +50,504 @@ RFC7231_DATE = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d{2}:\d{2}:\d{2} GMT"
 )
-PROXY_VARIABLES = [
-    "ALL_PROXY",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "http_proxy",
-    "https_proxy",
-]
-
-Outcome = httpx.Response | Exception
-InstallApi = Callable[..., list[httpx.Request]]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_client() -> Iterator[None]:
-    license_api.set_client(None)
-    yield
-    license_api.set_client(None)
-
-
-@pytest.fixture
-def credentials() -> Credentials:
-    return Credentials(api_url=API_URL, api_key=API_KEY, shared_key=SHARED_KEY)
-
-
-@pytest.fixture
-def fake_api() -> InstallApi:
-    """Install a fake License API answering each call with the next outcome, in order.
-
-    Returns the requests it saw; a call beyond the given outcomes fails the test.
-    """
-
-    def install(*outcomes: Outcome) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
-
-        def handle(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            outcome = outcomes[len(seen) - 1]
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
-
-        license_api.set_client(license_api.build_client(httpx.MockTransport(handle)))
-        return seen
-
-    return install
-
-
-@pytest.fixture
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback tests must talk to loopback, whatever proxy the environment names."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections (the kernel completes them) and never answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def post(
-    credentials: Credentials, endpoint: str = "activate_offline", body: str = "cmVx"
+    client: LicenseApiClient,
+    *,
+    endpoint: str = "activate_offline",
+    text: str | None = None,
+    credentials: Credentials = CREDENTIALS,
 ) -> UpstreamResponse:
-    return license_api.post_request(credentials=credentials, endpoint=endpoint, body=body)
+    request_file = read_request_file(text or read_vector("py_activate_key.req"))
+    return client.post(credentials=credentials, endpoint=endpoint, request_file=request_file)
 
 
-def post_failing(credentials: Credentials, body: str = "cmVx") -> LicenseApiError:
+def post_failing(client: LicenseApiClient, **options: object) -> LicenseApiError:
     with pytest.raises(LicenseApiError) as caught:
-        post(credentials, body=body)
+        post(client, **options)
     return caught.value
-
-
-def api_error(status: int, code: str, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"status": status, "code": code, "message": message})
 
 
 def expected_signature(date: str) -> str:
     message = f"licenseSpring\ndate: {date}".encode()
-    return base64.b64encode(
-        hmac.new(SHARED_KEY.encode(), message, hashlib.sha256).digest()
-    ).decode()
+    digest = hmac.new(SHARED_KEY.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def live_client(deadline: float = FAULT_DEADLINE) -> LicenseApiClient:
+    return LicenseApiClient(connect_timeout=5.0, read_timeout=30.0, deadline=deadline)
+
+
+def live_credentials(server, api_key: str = API_KEY) -> Credentials:
+    return Credentials(api_url=server.url, api_key=api_key, shared_key=SHARED_KEY)
 
 
 def test_sign_matches_a_known_vector() -> None:
     # Computed independently: printf 'licenseSpring\ndate: <date>' | openssl dgst -sha256 -hmac
-    signature = license_api.sign(SHARED_KEY, "Thu, 17 Nov 2022 20:51:35 GMT")
+    assert sign(SHARED_KEY, "Thu, 17 Nov 2022 20:51:35 GMT") == (
+        "jwK07fTHx5fJ9PPQbC/RB74ZsQR3OqSJ5+fjLFOmNqM="
+    )
 
-    assert signature == "jwK07fTHx5fJ9PPQbC/RB74ZsQR3OqSJ5+fjLFOmNqM="
 
-
-def test_auth_headers_carry_the_date_and_the_signed_authorization(credentials: Credentials) -> None:
+def test_auth_headers_carry_the_date_and_the_signed_authorization() -> None:
     date = "Thu, 17 Nov 2022 20:51:35 GMT"
 
-    headers = license_api.auth_headers(credentials, date)
-
-    assert headers == {
+    assert auth_headers(CREDENTIALS, date) == {
         "Date": date,
         "Authorization": 'algorithm="hmac-sha256",headers="date",'
         f'signature="jwK07fTHx5fJ9PPQbC/RB74ZsQR3OqSJ5+fjLFOmNqM=",apiKey="{API_KEY}"',
     }
 
 
-def test_post_request_sends_an_rfc7231_gmt_date(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.Response(200, content=b"{}"))
+def test_post_signs_a_current_rfc7231_date_with_the_shared_key(upstream) -> None:
+    upstream.answer("activate_offline", body=LICENSE_BODY)
 
-    post(credentials)
+    post(upstream.client)
 
-    date = seen[0].headers["Date"]
+    date = upstream.requests[0].headers["Date"]
     assert RFC7231_DATE.fullmatch(date)
-    assert abs((parsedate_to_datetime(date) - datetime.now(UTC)).total_seconds()) < 5
-
-
-def test_post_request_signs_the_date_with_the_shared_key(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.Response(200, content=b"{}"))
-
-    post(credentials)
-
-    signature = expected_signature(seen[0].headers["Date"])
-    assert seen[0].headers["Authorization"] == (
-        f'algorithm="hmac-sha256",headers="date",signature="{signature}",apiKey="{API_KEY}"'
+    assert abs((parsedate_to_datetime(date) - datetime.now(UTC)).total_seconds()) < 60
+    assert upstream.requests[0].headers["Authorization"] == (
+        f'algorithm="hmac-sha256",headers="date",signature="{expected_signature(date)}",'
+        f'apiKey="{API_KEY}"'
     )
 
 
-def test_post_request_relays_the_body_byte_for_byte(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    body = read_vector("py_activate_key.req").strip()
-    seen = fake_api(httpx.Response(200, content=b"{}"))
+def test_post_relays_the_file_text_byte_for_byte_as_plain_text(upstream) -> None:
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
 
-    post(credentials, body=body)
+    post(upstream.client, text=text)
 
-    assert seen[0].content == body.encode("utf-8")
-
-
-def test_post_request_sends_text_plain_and_accepts_json(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.Response(200, content=b"{}"))
-
-    post(credentials)
-
-    assert seen[0].headers["Content-Type"] == "text/plain"
-    assert seen[0].headers["Accept"] == "application/json"
-
-
-def test_post_request_names_the_portal_as_user_agent(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.Response(200, content=b"{}"))
-
-    post(credentials)
-
-    assert seen[0].headers["User-Agent"] == "OfflinePortal/0.1"
+    sent = upstream.requests[0]
+    assert sent.content == text.strip().encode()
+    assert sent.headers["Content-Type"] == "text/plain"
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.headers["User-Agent"] == "OfflinePortal/0.1"
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_post_request_posts_to_the_endpoint_under_the_api_url(
-    credentials: Credentials, fake_api: InstallApi, endpoint: str
+def test_post_posts_to_the_endpoint_under_the_api_url(upstream, endpoint: str) -> None:
+    upstream.answer(endpoint, body=LICENSE_BODY)
+
+    post(upstream.client, endpoint=endpoint)
+
+    assert upstream.requests[0].method == "POST"
+    assert str(upstream.requests[0].url) == f"{API_URL}/{endpoint}"
+
+
+def test_post_returns_the_exact_answer_bytes(upstream) -> None:
+    raw = b'{"z": 1,  "product_features":[ ],\n "license_signature_v2" :"x/y+z="}\n'
+    upstream.answer("activate_offline", body=raw)
+
+    response = post(upstream.client)
+
+    assert (response.status, response.body) == (200, raw)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (400, "license_activated_max_times", "License activated max times"),
+        (401, "signature_mismatch", "Signature mismatch"),
+        (404, "not_found", "Not found"),
+    ],
+)
+def test_post_raises_an_api_error_with_its_status_code_and_message(
+    upstream, status: int, code: str, message: str
 ) -> None:
-    seen = fake_api(httpx.Response(200, content=b"{}"))
+    upstream.error("activate_offline", status, code, message)
 
-    post(credentials, endpoint=endpoint)
+    error = post_failing(upstream.client)
 
-    assert seen[0].method == "POST"
-    assert str(seen[0].url) == f"{API_URL}/{endpoint}"
-
-
-def test_post_request_returns_the_exact_response_bytes(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    raw = b'{"z": 1,  "a":[ 2 ,3],\n "license_signature_v2" :"x/y+z="}\n'
-    fake_api(httpx.Response(200, content=raw))
-
-    response = post(credentials)
-
-    assert response.status == 200
-    assert response.body == raw
+    assert (error.status, error.code, error.message) == (status, code, message)
+    assert error.retry_after is None
 
 
-def test_post_request_returns_the_decoded_bytes_of_a_compressed_response(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    raw = b'{"b": 1, "a": 2}'
-    fake_api(httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(raw)))
-
-    assert post(credentials).body == raw
-
-
-def test_post_request_measures_the_elapsed_time(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(httpx.Response(200, content=b"{}"))
-
-    started = time.perf_counter()
-    response = post(credentials)
-
-    assert 0 <= response.elapsed_ms <= (time.perf_counter() - started) * 1000 + 1
-
-
-def test_post_request_maps_an_api_error_with_its_code_and_message(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(api_error(400, "license_activated_max_times", "License activated max times"))
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (
-        400,
-        "license_activated_max_times",
-        "License activated max times",
-    )
-    assert not error.unreachable
-
-
-def test_post_request_maps_a_signature_mismatch(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(api_error(401, "signature_mismatch", "Signature mismatch"))
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (
-        401,
-        "signature_mismatch",
-        "Signature mismatch",
+def test_post_flattens_a_structured_error_message(upstream) -> None:
+    upstream.answer(
+        "activate_offline", 400, {"code": "validation_error", "message": {"hardware_id": ["x"]}}
     )
 
-
-def test_post_request_maps_not_found(credentials: Credentials, fake_api: InstallApi) -> None:
-    fake_api(api_error(404, "not_found", "Not found"))
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code) == (404, "not_found")
+    assert post_failing(upstream.client).message == '{"hardware_id": ["x"]}'
 
 
-def test_post_request_defaults_the_code_and_message_of_a_bare_json_error(
-    credentials: Credentials, fake_api: InstallApi
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("3", 3), ("0", 1), ("Thu, 01 Jan 2015 00:00:00 GMT", 1), ("soon", None)],
+)
+def test_post_reads_a_rate_limit_and_when_to_retry(
+    upstream, retry_after: str, expected: int | None
 ) -> None:
-    fake_api(httpx.Response(403, json={"status": 403}))
+    upstream.answer("activate_offline", 429, "Too many", headers={"Retry-After": retry_after})
 
-    error = post_failing(credentials)
+    error = post_failing(upstream.client)
 
-    assert (error.status, error.code, error.message) == (403, "http_403", "Forbidden")
-
-
-def test_post_request_flattens_a_structured_message(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(httpx.Response(400, json={"code": "validation_error", "message": {"product": ["x"]}}))
-
-    error = post_failing(credentials)
-
-    assert (error.code, error.message) == ("validation_error", '{"product": ["x"]}')
+    assert (error.status, error.code, error.retry_after) == (429, "rate_limited", expected)
 
 
-def test_post_request_maps_a_rate_limit_with_retry_after_seconds(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "Slow down"}))
+def test_post_reads_a_retry_after_date_in_the_future(upstream) -> None:
+    later = datetime.fromtimestamp(time.time() + 120, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    upstream.answer("activate_offline", 429, "", headers={"Retry-After": later})
 
-    error = post_failing(credentials)
+    assert 100 <= post_failing(upstream.client).retry_after <= 121
 
-    assert (error.status, error.code, error.message, error.retry_after) == (
-        429,
-        "rate_limited",
-        "Slow down",
-        7,
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param((500, {"code": "internal_error", "message": "Internal error"}), id="500"),
+        pytest.param((503, "upstream down"), id="503 text"),
+        pytest.param((400, "<p>Bad request</p>"), id="400 not JSON"),
+    ],
+)
+def test_post_calls_a_server_error_or_an_error_page_unreachable(upstream, answer) -> None:
+    upstream.answer("activate_offline", *answer)
+
+    error = post_failing(upstream.client)
+
+    assert (error.status, error.code, error.unreachable) == (502, "service_unreachable", True)
+
+
+def test_post_does_not_follow_a_redirect(upstream) -> None:
+    upstream.answer(
+        "activate_offline", 307, b"", headers={"Location": "https://elsewhere.test/activate"}
     )
 
+    error = post_failing(upstream.client)
 
-def test_post_request_reads_a_retry_after_date(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    later = formatdate(time.time() + 60, usegmt=True)
-    fake_api(httpx.Response(429, headers={"Retry-After": later}, text="Too many"))
-
-    error = post_failing(credentials)
-
-    assert error.code == "rate_limited"
-    assert error.retry_after is not None
-    assert 55 <= error.retry_after <= 61
+    assert (error.status, error.code) == (502, "service_unreachable")
+    assert [str(request.url) for request in upstream.requests] == [f"{API_URL}/activate_offline"]
 
 
-def test_post_request_clamps_a_past_retry_after_to_one_second(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(httpx.Response(429, headers={"Retry-After": "Thu, 17 Nov 2022 20:51:35 GMT"}))
+def test_post_retries_a_connection_failure_once(upstream) -> None:
+    upstream.fail("activate_offline", httpx.ConnectError("Connection refused"))
+    upstream.answer("activate_offline", body=LICENSE_BODY)
 
-    assert post_failing(credentials).retry_after == 1
-
-
-def test_post_request_keeps_the_upstream_code_of_a_rate_limit(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(api_error(429, "too_many_requests", "Too many requests"))
-
-    error = post_failing(credentials)
-
-    assert (error.code, error.retry_after) == ("too_many_requests", None)
+    assert post(upstream.client).body == LICENSE_BODY
+    assert len(upstream.requests) == 2
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_post_request_maps_a_server_error_to_unreachable(
-    credentials: Credentials, fake_api: InstallApi, status: int
-) -> None:
-    fake_api(api_error(status, "internal_error", "Internal error"))
+def test_post_gives_up_after_a_second_connection_failure(upstream) -> None:
+    upstream.fail("activate_offline", httpx.ConnectError("[Errno 111] Connection refused"))
 
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (
-        502,
-        "service_unreachable",
-        f"HTTP {status}",
-    )
-    assert error.unreachable
-
-
-def test_post_request_maps_a_non_json_client_error_to_unreachable(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    fake_api(httpx.Response(400, html="<html><body>Bad Request</body></html>"))
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (502, "service_unreachable", "HTTP 400")
-
-
-def test_post_request_does_not_follow_a_redirect(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.Response(301, headers={"Location": "https://elsewhere.test/"}))
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (502, "service_unreachable", "HTTP 301")
-    assert len(seen) == 1
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_post_request_maps_a_refused_connection_to_unreachable(closed_port: int) -> None:
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{closed_port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-    )
-
-    error = post_failing(credentials)
+    error = post_failing(upstream.client)
 
     assert (error.status, error.code, error.message) == (
         502,
         "service_unreachable",
         "Connection refused",
     )
-
-
-def test_post_request_names_the_cause_of_a_connection_failure(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    failure = httpx.ConnectError("[Errno -2] Name or service not known")
-    fake_api(failure, failure)
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.message) == (502, "Name or service not known")
-
-
-def test_post_request_maps_an_invalid_api_url_to_unreachable() -> None:
-    credentials = Credentials(api_url="api.example.test", api_key=API_KEY, shared_key=SHARED_KEY)
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (
-        502,
-        "service_unreachable",
-        "Invalid License API URL",
-    )
-
-
-@pytest.mark.parametrize(
-    ("failure", "message"),
-    [
-        (httpx.ConnectTimeout("timed out"), "No connection within 5 s"),
-        (httpx.ReadTimeout("timed out"), "No answer within 30 s"),
-        (httpx.WriteTimeout("timed out"), "Could not send the request within 5 s"),
-        (httpx.PoolTimeout("timed out"), "No free connection within 5 s"),
-    ],
-)
-def test_post_request_maps_a_timeout_to_service_timeout(
-    credentials: Credentials,
-    fake_api: InstallApi,
-    settings: Settings,
-    failure: Exception,
-    message: str,
-) -> None:
-    settings.LICENSE_API_CONNECT_TIMEOUT = 5.0
-    settings.LICENSE_API_READ_TIMEOUT = 30.0
-    fake_api(failure)
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (504, "service_timeout", message)
-    assert error.unreachable
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_post_request_times_out_on_a_silent_server(silent_port: int, settings: Settings) -> None:
-    settings.LICENSE_API_READ_TIMEOUT = 0.2
-    license_api.set_client(license_api.build_client())
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{silent_port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-    )
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code, error.message) == (
-        504,
-        "service_timeout",
-        "No answer within 0.2 s",
-    )
-    assert error.elapsed_ms >= 150
-
-
-def test_post_request_sets_the_elapsed_time_on_an_error(credentials: Credentials) -> None:
-    def slow_failure(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.05)
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    license_api.set_client(license_api.build_client(httpx.MockTransport(slow_failure)))
-
-    assert post_failing(credentials).elapsed_ms >= 50
-
-
-def test_post_request_retries_a_connection_failure_once(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(httpx.ConnectError("Connection refused"), httpx.Response(200, content=b"{}"))
-
-    response = post(credentials)
-
-    assert response.body == b"{}"
-    assert len(seen) == 2
-
-
-def test_post_request_gives_up_after_a_second_connection_failure(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(
-        httpx.ConnectError("Connection refused"), httpx.ConnectError("Connection refused")
-    )
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code) == (502, "service_unreachable")
-    assert len(seen) == 2
+    assert len(upstream.requests) == 2
 
 
 @pytest.mark.parametrize(
     "failure",
     [
         httpx.ReadTimeout("timed out"),
+        httpx.WriteError("broken pipe"),
+        httpx.RemoteProtocolError("Server disconnected"),
         httpx.ConnectTimeout("timed out"),
-        httpx.RemoteProtocolError("Server disconnected without sending a response."),
     ],
 )
-def test_post_request_does_not_retry_other_failures(
-    credentials: Credentials, fake_api: InstallApi, failure: Exception
+def test_post_never_retries_a_failure_after_the_request_may_have_left(
+    upstream, failure: Exception
 ) -> None:
-    seen = fake_api(failure)
+    upstream.fail("activate_offline", failure)
 
-    post_failing(credentials)
+    error = post_failing(upstream.client)
 
-    assert len(seen) == 1
-
-
-def test_post_request_does_not_retry_a_server_error(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(api_error(500, "internal_error", "Internal error"))
-
-    post_failing(credentials)
-
-    assert len(seen) == 1
+    assert error.status in (502, 504)
+    assert len(upstream.requests) == 1
 
 
-def test_post_request_keeps_no_cookies_between_requests(
-    credentials: Credentials, fake_api: InstallApi
-) -> None:
-    seen = fake_api(
-        httpx.Response(200, headers={"Set-Cookie": "session=tenant-a; Path=/"}, content=b"{}"),
-        httpx.Response(200, content=b"{}"),
+def test_post_never_retries_a_server_error(upstream) -> None:
+    upstream.error("activate_offline", 500, "internal_error")
+
+    post_failing(upstream.client)
+
+    assert len(upstream.requests) == 1
+
+
+def test_post_keeps_no_cookie_for_the_next_request_of_any_tenant(upstream) -> None:
+    cookie = "session=tenant-a; Path=/; Domain=license-api.test"
+    upstream.answer("activate_offline", body=LICENSE_BODY, headers={"Set-Cookie": cookie})
+    other_tenant = Credentials(api_url=API_URL, api_key="other-key", shared_key="other-secret")
+
+    post(upstream.client)
+    post(upstream.client)
+    post(upstream.client, credentials=other_tenant)
+
+    assert [request.headers.get("Cookie") for request in upstream.requests] == [None] * 3
+
+
+def test_post_times_out_with_service_timeout(upstream) -> None:
+    upstream.fail("activate_offline", httpx.ReadTimeout("timed out"))
+
+    error = post_failing(upstream.client)
+
+    assert (error.status, error.code, error.message) == (
+        504,
+        "service_timeout",
+        "No answer within 30 s",
     )
-
-    post(credentials)
-    post(credentials)
-
-    assert "Cookie" not in seen[1].headers
-
-
-@pytest.mark.parametrize(
-    "outcomes",
-    [
-        [httpx.ConnectError("Connection refused")] * 2,
-        [httpx.ReadTimeout("timed out")],
-        [httpx.RemoteProtocolError("Server disconnected")],
-        [api_error(401, "signature_mismatch", "Signature mismatch")],
-        [httpx.Response(503, text="upstream down")],
-        [httpx.Response(400, html="<p>Bad</p>")],
-        [httpx.Response(429, headers={"Retry-After": "3"})],
-    ],
-)
-def test_post_request_errors_never_reveal_secrets(
-    credentials: Credentials, fake_api: InstallApi, outcomes: list[Outcome]
-) -> None:
-    body = read_vector("py_activate_user.req").strip()
-    seen = fake_api(*outcomes)
-
-    error = post_failing(credentials, body=body)
-
-    signature = expected_signature(seen[0].headers["Date"])
-    for text in (str(error), repr(error), error.message, error.code):
-        assert SHARED_KEY not in text
-        assert signature not in text
-        assert "hmac-sha256" not in text
-        assert body not in text
-    # Error reports print a chained exception, and the httpx one holds the signed request.
-    chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
-    assert chained is None
 
 
 @pytest.mark.usefixtures("no_proxy")
+def test_post_calls_an_invalid_api_url_unreachable() -> None:
+    client = live_client()
+    credentials = Credentials(api_url="ftp://nowhere/api", api_key=API_KEY, shared_key="s")
+
+    error = post_failing(client, credentials=credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        "Invalid License API URL",
+    )
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("Connection refused"),
+        httpx.ReadTimeout("timed out"),
+        httpx.RemoteProtocolError("Server disconnected"),
+        httpx.Response(401, json={"code": "signature_mismatch", "message": "Signature mismatch"}),
+        httpx.Response(503, text="upstream down"),
+        httpx.Response(429, headers={"Retry-After": "3"}),
+    ],
+)
+def test_post_errors_never_reveal_secrets(upstream, failure: object) -> None:
+    text = read_vector("py_activate_user.req").strip()
+    if isinstance(failure, Exception):
+        upstream.fail("activate_offline", failure)
+    else:
+        upstream.answers["activate_offline"] = [lambda request: failure]
+
+    error = post_failing(upstream.client, text=text)
+
+    signature = expected_signature(upstream.requests[0].headers["Date"])
+    for shown in (str(error), repr(error), error.message, error.code):
+        assert SHARED_KEY not in shown
+        assert signature not in shown
+        assert "s3cret-Pa55" not in shown
+        assert text not in shown
+    # Error reports print a chained exception, and the httpx one holds the signed request.
+    assert error.__cause__ is None
+    assert error.__context__ is None or error.__suppress_context__
+
+
+def test_credentials_repr_hides_the_shared_key() -> None:
+    assert SHARED_KEY not in repr(CREDENTIALS)
+    assert API_KEY in repr(CREDENTIALS)
+
+
+@pytest.mark.parametrize("hardware_id", ["another-computer", ""])
+def test_post_refuses_a_license_for_another_computer(upstream, hardware_id: str) -> None:
+    license_object = {**json.loads(LICENSE_BODY), "hardware_id": hardware_id}
+    upstream.answer("activate_offline", body=license_object)
+
+    error = post_failing(upstream.client, text=make_request_file(hardware_id="this-computer"))
+
+    assert (error.status, error.code) == (502, "mismatched_answer")
+
+
+def test_post_refuses_a_license_that_answers_another_request(upstream) -> None:
+    license_object = {**json.loads(LICENSE_BODY), "hardware_id": "pc", "request_id": "other"}
+    upstream.answer("activate_offline", body=license_object)
+
+    error = post_failing(upstream.client, text=make_request_file(hardware_id="pc", request_id="r1"))
+
+    assert (error.status, error.code) == (502, "mismatched_answer")
+
+
+def test_post_refuses_a_bundle_with_one_license_for_another_computer(upstream) -> None:
+    mine = {**json.loads(LICENSE_BODY), "hardware_id": "pc", "request_id": "r1"}
+    upstream.answer(
+        "activate_bundle_offline", body={"licenses": [mine, {**mine, "hardware_id": "other"}]}
+    )
+
+    error = post_failing(
+        upstream.client,
+        endpoint="activate_bundle_offline",
+        text=make_request_file(hardware_id="pc", request_id="r1"),
+    )
+
+    assert (error.status, error.code) == (502, "mismatched_answer")
+
+
+def test_post_takes_a_license_for_this_computer_and_request(upstream) -> None:
+    mine = {**json.loads(LICENSE_BODY), "hardware_id": "pc", "request_id": "r1"}
+    upstream.answer("activate_bundle_offline", body={"licenses": [mine, mine]})
+
+    response = post(
+        upstream.client,
+        endpoint="activate_bundle_offline",
+        text=make_request_file(hardware_id="pc", request_id="r1"),
+    )
+
+    assert json.loads(response.body)["licenses"][0]["hardware_id"] == "pc"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html>activated</html>", id="not JSON"),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep JSON"),
+        pytest.param(b'{"licenses": []}', id="no license"),
+        pytest.param(b'{"license_key": "K", "product_features": 5}', id="wrong type"),
+        pytest.param(b'{"license_key": "K", "product_details": "TP"}', id="wrong object"),
+        pytest.param(b" " * (1024 * 1024 + 1), id="over 1 MiB"),
+    ],
+)
+def test_post_refuses_an_activation_answer_that_is_no_usable_license(upstream, body) -> None:
+    upstream.answer("activate_offline", body=body)
+
+    error = post_failing(upstream.client)
+
+    assert (error.status, error.code) == (502, "unexpected_answer")
+
+
+def test_post_takes_a_deactivation_answer_as_sent(upstream) -> None:
+    upstream.answer("deactivate_offline", body=b'"license_deactivated"')
+
+    response = post(upstream.client, endpoint="deactivate_offline")
+
+    assert response.body == b'"license_deactivated"'
+
+
+def test_post_refuses_a_compressed_answer_it_did_not_ask_for(upstream) -> None:
+    upstream.answer("activate_offline", body=b"\x1f\x8b", headers={"Content-Encoding": "gzip"})
+
+    error = post_failing(upstream.client)
+
+    assert upstream.requests[0].headers["Accept-Encoding"] == "identity"
+    assert (error.status, error.code) == (502, "unexpected_answer")
+
+
+# Real sockets: the fake License API server.
+
+
+@pytest.mark.parametrize("fault", ["drip", "interim_forever", "hang"])
+def test_post_ends_a_slow_answer_at_the_deadline(faulty_upstream, fault: str) -> None:
+    client = live_client()
+    faulty_upstream.inject(fault)
+
+    started = time.monotonic()
+    error = post_failing(client, credentials=live_credentials(faulty_upstream))
+    elapsed = time.monotonic() - started
+
+    assert (error.status, error.code) == (504, "service_timeout")
+    assert error.message == f"No complete answer within {FAULT_DEADLINE:g} s"
+    assert FAULT_DEADLINE - 0.1 <= elapsed <= FAULT_DEADLINE + 2.5
+    client.close()
+
+
+def test_post_keeps_a_connection_alive_between_requests(faulty_upstream) -> None:
+    client = live_client()
+    credentials = live_credentials(faulty_upstream)
+
+    post(client, credentials=credentials)
+    post(client, credentials=credentials)
+
+    assert [request.connection for request in faulty_upstream.requests] == [1, 1]
+    client.close()
+
+
+def hardware_id_of(response: UpstreamResponse) -> str:
+    return json.loads(response.body)["hardware_id"]
+
+
+@pytest.mark.parametrize(
+    "fault", ["drip", "interim_forever", "malformed_framing", "wrong_types", "huge_body"]
+)
+def test_post_never_reuses_the_connection_of_a_failed_answer(faulty_upstream, fault) -> None:
+    client = live_client()
+    credentials = live_credentials(faulty_upstream)
+    faulty_upstream.inject(fault)
+
+    post_failing(client, credentials=credentials)
+    response = post(client, credentials=credentials, text=make_request_file(hardware_id="next"))
+
+    assert hardware_id_of(response) == "next"
+    first, second = faulty_upstream.requests
+    assert second.connection != first.connection
+    client.close()
+
+
+def test_post_refuses_a_late_answer_read_on_a_kept_alive_connection(faulty_upstream) -> None:
+    client = live_client()
+    credentials = live_credentials(faulty_upstream)
+    faulty_upstream.inject("late_answer")
+
+    first = post(client, credentials=credentials, text=make_request_file(hardware_id="first"))
+    error = post_failing(
+        client, credentials=credentials, text=make_request_file(hardware_id="second")
+    )
+    third = post(client, credentials=credentials, text=make_request_file(hardware_id="third"))
+
+    assert hardware_id_of(first) == "first"
+    assert (error.status, error.code) == (502, "mismatched_answer")
+    assert hardware_id_of(third) == "third"
+    connection_of = {
+        request.hardware_id: request.connection for request in faulty_upstream.requests
+    }
+    assert connection_of["third"] != connection_of["first"]
+    client.close()
+
+
 @pytest.mark.parametrize(
     "api_key",
     [
         pytest.param("key\nX-Injected: 1", id="new line"),
         pytest.param("key\r\nX-Injected: 1", id="CRLF"),
-        # A folded line, which http.client would send: the server may read a header of its own.
-        pytest.param("key\n X-Injected: 1", id="folded line"),
         pytest.param("cl\u00e9", id="not ASCII"),
     ],
 )
-def test_post_request_never_sends_nor_quotes_an_illegal_header(api_key: str) -> None:
-    # The error must not quote the header: it is the signed Authorization header.
-    with _ScriptedApi((OK_KEEP_ALIVE, True)) as api:
-        credentials = Credentials(api_url=api.url, api_key=api_key, shared_key=SHARED_KEY)
+def test_post_never_sends_nor_quotes_an_illegal_header(faulty_upstream, api_key: str) -> None:
+    client = live_client()
 
-        error = post_failing(credentials)
+    error = post_failing(client, credentials=live_credentials(faulty_upstream, api_key=api_key))
 
     assert (error.status, error.code, error.message) == (
         502,
         "service_unreachable",
         "LocalProtocolError",
     )
-    assert api.requests == 0
-
-
-def test_get_client_returns_one_shared_client() -> None:
-    assert license_api.get_client() is license_api.get_client()
-
-
-def test_get_client_builds_one_client_for_all_threads() -> None:
-    clients: list[license_api.UpstreamClient] = []
-    start = threading.Barrier(8)
-
-    def fetch() -> None:
-        start.wait()
-        clients.append(license_api.get_client())
-
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert len(clients) == 8
-    assert all(client is clients[0] for client in clients)
-
-
-def test_set_client_none_closes_the_client_and_builds_a_fresh_one_next() -> None:
-    first = license_api.get_client()
-
-    license_api.set_client(None)
-
-    assert first.is_closed
-    assert license_api.get_client() is not first
-
-
-def test_set_client_installs_the_given_client() -> None:
-    client = license_api.build_client(httpx.MockTransport(lambda request: httpx.Response(200)))
-
-    license_api.set_client(client)
-
-    assert license_api.get_client() is client
-
-
-def test_build_client_takes_its_timeouts_from_settings(settings: Settings) -> None:
-    settings.LICENSE_API_CONNECT_TIMEOUT = 2.5
-    settings.LICENSE_API_READ_TIMEOUT = 12.0
-
-    client = license_api.build_client()
-
-    assert client.timeout == httpx.Timeout(connect=2.5, read=12.0, write=2.5, pool=2.5)
+    assert faulty_upstream.requests == []
     client.close()
 
 
-def test_post_request_goes_through_the_proxy_the_environment_names(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("no_proxy")
+def test_post_names_the_cause_of_a_refused_connection() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    client = live_client()
+    credentials = Credentials(f"http://127.0.0.1:{port}/api/v4", API_KEY, SHARED_KEY)
+
+    error = post_failing(client, credentials=credentials)
+
+    assert (error.status, error.code, error.message) == (
+        502,
+        "service_unreachable",
+        "Connection refused",
+    )
+    client.close()
+
+
+def test_post_goes_through_the_proxy_the_environment_names(no_proxy, monkeypatch) -> None:
     """An operator behind a corporate proxy sets HTTP(S)_PROXY, as for any other program."""
     seen: list[bytes] = []
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        proxy_port = server.getsockname()[1]
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen()
 
         def answer_as_proxy() -> None:
-            connection, _ = server.accept()
+            connection, _ = proxy.accept()
             with connection:
                 request = b""
                 while b"\r\n\r\n" not in request:
@@ -687,555 +557,25 @@ def test_post_request_goes_through_the_proxy_the_environment_names(
 
         thread = threading.Thread(target=answer_as_proxy)
         thread.start()
-        for name in [*PROXY_VARIABLES, "NO_PROXY", "no_proxy"]:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
-        credentials = Credentials(
-            api_url="http://license-api.invalid/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-        )
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.getsockname()[1]}")
+        client = live_client()
+        credentials = Credentials("http://license-api.invalid/api/v4", API_KEY, SHARED_KEY)
 
-        response = post(credentials)
+        response = post(client, endpoint="deactivate_offline", credentials=credentials)
         thread.join(5)
 
     assert response.body == b"{}"
-    assert seen == [b"POST http://license-api.invalid/api/v4/activate_offline HTTP/1.1"]
+    assert seen == [b"POST http://license-api.invalid/api/v4/deactivate_offline HTTP/1.1"]
+    client.close()
 
 
-def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [*PROXY_VARIABLES, "no_proxy"]:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("NO_PROXY", ".licensespring.com,localhost")
+def test_post_reaches_a_no_proxy_host_directly(faulty_upstream, monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the discard port: nothing there
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    client = live_client()
 
-    proxies = urllib.request.getproxies_environment()
+    response = post(client, credentials=live_credentials(faulty_upstream))
 
-    assert license_api._proxy_for(httpx.URL("https://api.licensespring.com/v4"), proxies) is None
-    assert license_api._proxy_for(httpx.URL("https://api.acme.test/v4"), proxies) == (
-        "http://proxy.example:3128"
-    )
-
-
-def test_credentials_repr_hides_the_shared_key(credentials: Credentials) -> None:
-    assert SHARED_KEY not in repr(credentials)
-    assert API_KEY in repr(credentials)
-
-
-class _CountingApi(http.server.BaseHTTPRequestHandler):
-    """A keep-alive License API on loopback that counts connections and requests."""
-
-    protocol_version = "HTTP/1.1"
-    counts: dict[str, int]
-
-    def setup(self) -> None:
-        super().setup()
-        self.counts["opened"] += 1
-
-    def finish(self) -> None:
-        super().finish()
-        self.counts["closed"] += 1
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.counts["requests"] += 1
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _counting_apis(how_many: int) -> Iterator[tuple[list[int], dict[str, int]]]:
-    """Keep-alive License APIs on loopback ports of their own, counting together."""
-    counts = {"opened": 0, "closed": 0, "requests": 0}
-    handler = type("Handler", (_CountingApi,), {"counts": counts})
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) for _ in range(how_many)]
-    threads = [threading.Thread(target=server.serve_forever) for server in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield [server.server_address[1] for server in servers], counts
-    finally:
-        for server, thread in zip(servers, threads, strict=True):
-            server.shutdown()
-            thread.join(5)
-            server.server_close()
-
-
-@pytest.fixture
-def counting_api() -> Iterator[tuple[int, dict[str, int]]]:
-    with _counting_apis(1) as (ports, counts):
-        yield ports[0], counts
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_threads_share_the_connections_and_close_ends_them_all(counting_api) -> None:
-    port, counts = counting_api
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-    )
-    start, relayed = threading.Barrier(3), threading.Barrier(4)
-    closed = threading.Event()
-
-    def relay_three() -> None:  # then stay alive, as a server's threads do, until closed
-        start.wait()
-        for _ in range(3):
-            assert post(credentials).body == b"{}"
-        relayed.wait()
-        closed.wait(10)
-
-    threads = [threading.Thread(target=relay_three) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    relayed.wait(10)
-
-    assert counts["requests"] == 9
-    opened = counts["opened"]
-    assert 1 <= opened <= 3  # at most one a thread at a time, kept alive for the next upload
-    assert counts["closed"] == 0
-
-    client = license_api.get_client()  # still referenced: its close() must do the closing
-    license_api.close_client()
-    deadline = time.monotonic() + 5
-    while counts["closed"] < opened and time.monotonic() < deadline:
-        time.sleep(0.01)
-    closed_while_threads_live = counts["closed"]
-    closed.set()
-    for thread in threads:
-        thread.join(10)
-
-    assert closed_while_threads_live == opened
-    assert client.is_closed
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_after_a_busy_spell_uploads_one_at_a_time_reuse_a_warm_connection(
-    counting_api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """gunicorn's thread pool hands work to its idle threads in turn. After a burst has started
-    eight of them, uploads one at a time each land on another thread: a connection of each
-    thread's own would have expired between two of its turns, and every upload would connect
-    (over TLS, shake hands) again."""
-    monkeypatch.setattr(license_api, "KEEPALIVE_EXPIRY_S", 0.5)
-    port, counts = counting_api
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-    )
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-        burst = threading.Barrier(8)
-        list(pool.map(lambda _: (burst.wait(5), post(credentials)), range(8)))
-        opened_in_burst = counts["opened"]
-        served_by = set()
-        for _ in range(8):  # 0.1 s apart: each thread's turn comes 0.8 s after its last
-            time.sleep(0.1)
-            served_by.add(
-                pool.submit(lambda: (post(credentials), threading.get_ident())).result()[1]
-            )
-
-    assert len(served_by) > 1  # the pool did hand them to different threads
-    assert counts["requests"] == 16
-    assert counts["opened"] == opened_in_burst  # not one new connection
-
-
-@pytest.fixture
-def loopback_certificate(tmp_path) -> Path:
-    """A folder with cert.pem and key.pem: a certificate for 127.0.0.1 that no authority
-    signed (its own)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return tmp_path
-
-
-def _server_tls(certificate: Path) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
-    return context
-
-
-@pytest.fixture
-def untrusted_tls_port(loopback_certificate: Path) -> Iterator[int]:
-    """An HTTPS server on loopback whose certificate no authority signed."""
-    context = _server_tls(loopback_certificate)
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        server.settimeout(0.2)
-        done = threading.Event()
-
-        def handshake() -> None:  # with each client that tries (a refused one tries twice)
-            while not done.is_set():
-                try:
-                    connection, _ = server.accept()
-                except TimeoutError:
-                    continue
-                with connection, contextlib.suppress(OSError):
-                    context.wrap_socket(connection, server_side=True)
-
-        thread = threading.Thread(target=handshake)
-        thread.start()
-        yield server.getsockname()[1]
-        done.set()
-        thread.join(5)
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_a_license_api_with_an_untrusted_certificate_is_refused(untrusted_tls_port) -> None:
-    credentials = Credentials(
-        api_url=f"https://127.0.0.1:{untrusted_tls_port}/api/v4",
-        api_key=API_KEY,
-        shared_key=SHARED_KEY,
-    )
-
-    error = post_failing(credentials)
-
-    assert (error.status, error.code) == (502, "service_unreachable")
-    assert "certificate verify failed" in error.message
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_a_connection_idle_past_the_keepalive_expiry_is_not_used_again(
-    counting_api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The expiry (4 s) stays below the idle timeout of servers that close soonest (5 s), so a
-    request is never sent on a connection the server is closing."""
-    monkeypatch.setattr(license_api, "KEEPALIVE_EXPIRY_S", 0.2)
-    port, counts = counting_api
-    credentials = Credentials(
-        api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-    )
-
-    post(credentials)
-    post(credentials)
-    time.sleep(0.3)
-    post(credentials)
-
-    assert (counts["requests"], counts["opened"]) == (3, 2)
-
-
-def test_idle_connections_to_one_license_api_stay_bounded_the_last_used_taken_first(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(license_api, "MAX_IDLE_PER_ORIGIN", 2)
-    transport = license_api.DirectTransport(ssl.create_default_context())
-    origin = ("http", "api.test", 80)
-    pairs = [socket.socketpair() for _ in range(3)]
-    try:
-        for ours, _theirs in pairs:
-            transport._keep(origin, ours)
-
-        assert pairs[0][0].fileno() == -1  # the oldest was let go
-        assert transport._idle_connection(origin) is pairs[2][0]
-        assert transport._idle_connection(origin) is pairs[1][0]
-        assert transport._idle_connection(origin) is None
-    finally:
-        for pair in pairs:
-            for end in pair:
-                end.close()
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_connections_to_a_license_api_no_longer_called_are_closed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A tenant's License API may never be called again (the tenant moved to another one):
-    its idle connections are closed once expired, at the next upload to any API."""
-    monkeypatch.setattr(license_api, "KEEPALIVE_EXPIRY_S", 0.2)
-    with _counting_apis(2) as (ports, counts):
-        first, second = (
-            Credentials(
-                api_url=f"http://127.0.0.1:{port}/api/v4", api_key=API_KEY, shared_key=SHARED_KEY
-            )
-            for port in ports
-        )
-        post(first)
-        time.sleep(1.1)  # past the expiry, and the second between two sweeps
-        post(second)
-        deadline = time.monotonic() + 5
-        while counts["closed"] < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-        assert (counts["opened"], counts["closed"]) == (2, 1)
-
-
-class _ScriptedApi:
-    """A License API on loopback that answers each request with the next scripted bytes, then
-    keeps the connection open or closes it, and counts connections and requests."""
-
-    def __init__(self, *answers: tuple[bytes, bool], tls: ssl.SSLContext | None = None) -> None:
-        self.answers = list(answers)  # (bytes to send, close the connection after)
-        self.tls = tls
-        self.connections = 0
-        self.requests = 0
-        self.heads: list[bytes] = []
-        self.bodies: list[bytes] = []
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self._server.settimeout(0.1)
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._serve)
-        scheme = "https" if tls else "http"
-        self.url = f"{scheme}://127.0.0.1:{self._server.getsockname()[1]}/api/v4"
-
-    def __enter__(self) -> _ScriptedApi:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.set()
-        self._thread.join(5)
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._done.is_set():
-            try:
-                connection, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            with connection, contextlib.suppress(OSError):
-                if self.tls:
-                    connection = self.tls.wrap_socket(connection, server_side=True)
-                self._answer_until_closed(connection)
-
-    def _answer_until_closed(self, connection: socket.socket) -> None:
-        connection.settimeout(5)
-        buffered = b""
-        while self.answers:
-            while b"\r\n\r\n" not in buffered:
-                chunk = connection.recv(65536)
-                if not chunk:
-                    return
-                buffered += chunk
-            head, buffered = buffered.split(b"\r\n\r\n", 1)
-            self.heads.append(head)
-            length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])
-            while len(buffered) < length:
-                buffered += connection.recv(65536)
-            self.bodies.append(buffered[:length])
-            buffered = buffered[length:]
-            self.requests += 1
-            answer, close = self.answers.pop(0)
-            connection.sendall(answer)
-            if close:
-                return
-
-
-def _scripted_credentials(api: _ScriptedApi) -> Credentials:
-    return Credentials(api_url=api.url, api_key=API_KEY, shared_key=SHARED_KEY)
-
-
-OK_KEEP_ALIVE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_a_license_api_reached_directly_gets_the_whole_signed_request() -> None:
-    with _ScriptedApi((OK_KEEP_ALIVE, False)) as api:
-        post(_scripted_credentials(api), body="cmVxdWVzdA==")
-
-    request_line, *lines = api.heads[0].decode("ascii").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines)
-    port = api.url.split(":")[2].split("/")[0]
-    assert request_line == "POST /api/v4/activate_offline HTTP/1.1"
-    assert headers["Host"] == f"127.0.0.1:{port}"
-    assert (headers["Content-Length"], api.bodies) == ("12", [b"cmVxdWVzdA=="])
-    assert (headers["Content-Type"], headers["Accept"]) == ("text/plain", "application/json")
-    assert headers["User-Agent"] == license_api.USER_AGENT
-    signature = license_api.sign(SHARED_KEY, headers["Date"])
-    assert headers["Authorization"] == (
-        f'algorithm="hmac-sha256",headers="date",signature="{signature}",apiKey="{API_KEY}"'
-    )
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_a_connection_the_server_closed_while_idle_is_not_used_again() -> None:
-    """Servers close idle connections without a word (a restart, a shorter idle timeout than
-    ours): the next upload must go out on a new connection, not fail on the dead one."""
-    with _ScriptedApi((OK_KEEP_ALIVE, True), (OK_KEEP_ALIVE, True)) as api:
-        first = post(_scripted_credentials(api))
-        time.sleep(0.1)  # the server's close reaches the idle connection
-        second = post(_scripted_credentials(api))
-
-    assert (first.body, second.body) == (b"{}", b"{}")
-    assert (api.requests, api.connections) == (2, 2)
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_answer_that_says_close_ends_its_connection() -> None:
-    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
-    with _ScriptedApi((closing, False), (OK_KEEP_ALIVE, False)) as api:
-        post(_scripted_credentials(api))
-        post(_scripted_credentials(api))
-
-    assert (api.requests, api.connections) == (2, 2)
-
-
-@pytest.mark.usefixtures("no_proxy")
-@pytest.mark.parametrize(
-    "answer",
-    [
-        pytest.param(b"", id="closed without an answer"),
-        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", id="cut short"),
-        pytest.param(b"not HTTP at all\r\n\r\n", id="not HTTP"),
-    ],
-)
-def test_a_broken_answer_is_unreachable_and_never_retried(answer: bytes) -> None:
-    """The request arrived, so the activation may have been made: sending it again could take
-    a second seat."""
-    with _ScriptedApi((answer, True), (OK_KEEP_ALIVE, True)) as api:
-        error = post_failing(_scripted_credentials(api))
-
-    assert (error.status, error.code) == (502, "service_unreachable")
-    assert api.requests == 1
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_answer_is_read_as_sent_latin_1_headers_and_reason_included() -> None:
-    throttled = (
-        b"HTTP/1.1 429 Slow Down Please\r\nRetry-After: 7\r\nX-Note: caf\xe9\r\n"
-        b"Content-Length: 2\r\n\r\n{}"
-    )
-    with _ScriptedApi((throttled, False)) as api:
-        error = post_failing(_scripted_credentials(api))
-
-    assert (error.status, error.code, error.retry_after) == (429, "rate_limited", 7)
-    assert error.message == "Slow Down Please"
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_https_license_api_is_checked_then_kept_alive(
-    loopback_certificate: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An operator whose License API has a private authority's certificate names it in
-    SSL_CERT_FILE; the connection is then checked once and reused."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate / "cert.pem"))
-    tls = _server_tls(loopback_certificate)
-    with _ScriptedApi((OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False), tls=tls) as api:
-        first = post(_scripted_credentials(api))
-        second = post(_scripted_credentials(api))
-
-    assert (first.body, second.body) == (b"{}", b"{}")
-    assert (api.requests, api.connections) == (2, 1)
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_https_license_api_under_another_name_is_refused(
-    loopback_certificate: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_certificate / "cert.pem"))
-    tls = _server_tls(loopback_certificate)
-    with _ScriptedApi((OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False), tls=tls) as api:
-        api_url = api.url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1
-
-        error = post_failing(Credentials(api_url=api_url, api_key=API_KEY, shared_key=SHARED_KEY))
-
-    assert (error.status, error.code) == (502, "service_unreachable")
-    assert "certificate verify failed" in error.message
-    assert api.requests == 0
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_interim_answer_is_skipped_for_the_final_one() -> None:
-    """A CDN in front of the License API may send 103 Early Hints before the answer."""
-    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n"
-    processing = b"HTTP/1.1 102 Processing\r\n\r\n"
-    with _ScriptedApi((hints + processing + OK_KEEP_ALIVE, False), (OK_KEEP_ALIVE, False)) as api:
-        first = post(_scripted_credentials(api))
-        second = post(_scripted_credentials(api))
-
-    assert (first.body, second.body) == (b"{}", b"{}")
-    assert (api.requests, api.connections) == (2, 1)
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_a_chunked_answer_is_read_whole_and_its_connection_kept() -> None:
-    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n1\r\n}\r\n0\r\n\r\n"
-    with _ScriptedApi((chunked, False), (OK_KEEP_ALIVE, False)) as api:
-        first = post(_scripted_credentials(api))
-        second = post(_scripted_credentials(api))
-
-    assert (first.body, second.body) == (b"{}", b"{}")
-    assert (api.requests, api.connections) == (2, 1)
-
-
-@pytest.mark.usefixtures("no_proxy")
-def test_an_answer_that_runs_to_the_close_is_read_whole_on_a_connection_not_kept() -> None:
-    with _ScriptedApi((b"HTTP/1.1 200 OK\r\n\r\n{}", True), (OK_KEEP_ALIVE, False)) as api:
-        first = post(_scripted_credentials(api))
-        second = post(_scripted_credentials(api))
-
-    assert (first.body, second.body) == (b"{}", b"{}")
-    assert (api.requests, api.connections) == (2, 2)
-
-
-class _SlowSendSocket:
-    """Takes `accepts` bytes of the first send, then records what happens."""
-
-    def __init__(self, accepts: int, answer: bytes) -> None:
-        self.accepts, self.answer = accepts, answer
-        self.timeout: float | None = 30.0  # a kept connection's: the read timeout
-        self.events: list[tuple[str, object]] = []
-
-    def gettimeout(self) -> float | None:
-        return self.timeout
-
-    def settimeout(self, seconds: float | None) -> None:
-        self.timeout = seconds
-        self.events.append(("timeout", seconds))
-
-    def send(self, data: bytes) -> int:
-        self.events.append(("send", bytes(data[: self.accepts])))
-        return min(self.accepts, len(data))
-
-    def sendall(self, data: memoryview) -> None:
-        self.events.append(("sendall", bytes(data)))
-
-    def recv(self, size: int) -> bytes:
-        answer, self.answer = self.answer, b""
-        return answer
-
-
-@pytest.mark.parametrize("accepts", [10_000_000, 100], ids=["all at once", "part at once"])
-def test_a_request_goes_out_whole_within_the_write_timeout(accepts: int) -> None:
-    """A request the socket takes at once costs no timeout changes; when only part of it fits,
-    the rest is sent under the write timeout, and the answer read under the read timeout."""
-    sock = _SlowSendSocket(accepts, OK_KEEP_ALIVE)
-    timeouts = {"connect": 5.0, "write": 5.0, "read": 30.0, "pool": 5.0}
-    headers = [(b"Host", b"api.test"), (b"Content-Length", b"1000")]
-
-    answer = license_api._exchange(
-        sock, "POST", b"/api/v4/activate_offline", headers, b"r" * 1000, timeouts
-    )
-
-    sent = b"".join(data for event, data in sock.events if event != "timeout")
-    assert sent.startswith(b"POST /api/v4/activate_offline HTTP/1.1\r\nHost: api.test\r\n")
-    assert sent.endswith(b"\r\n\r\n" + b"r" * 1000)
-    if accepts > len(sent):
-        assert [event for event, _ in sock.events] == ["send"]
-    else:
-        assert [event for event, _ in sock.events] == ["send", "timeout", "sendall", "timeout"]
-        assert (sock.events[1][1], sock.events[3][1]) == (5.0, 30.0)
-    assert (answer.status, answer.body, answer.keep_alive) == (200, b"{}", True)
+    assert response.status == 200
+    assert len(faulty_upstream.requests) == 1
+    client.close()

@@ -28,7 +28,7 @@ django.setup()
 import httpx
 from django.db import connection
 from django.test import RequestFactory
-from portal.licensespring import client as license_api
+from portal.relay import upstream as license_api
 from portal.operations.rate_limits import enforce_rate_limit
 from portal.relay.services import relay_request
 from portal.tenants.resolution import default_tenant

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from portal.licensespring import client as license_api
+from portal.relay import upstream as upstream_client
 from portal.relay.models import LearnedBundle
 from sandbox.models import Device, UsageSync
 from tests.factories import (
@@ -40,9 +40,9 @@ def sandbox(live_server, settings, tmp_path: Path) -> str:
     seed_demo(settings, tmp_path / "sandbox_key.pem")
     settings.LICENSE_API_URL = f"{live_server.url}/sandbox/api/v4"
     settings.LICENSE_API_BUNDLE_PRODUCTS = []
-    license_api.set_client(None)
+    upstream_client.set_client(None)
     yield f"{live_server.url}/sandbox"
-    license_api.set_client(None)
+    upstream_client.set_client(None)
 
 
 def upload(client: Client, text: str, name: str = "ls_activation.req"):

@@ -15,8 +15,8 @@ from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.licensespring import client as license_api
 from portal.operations.middleware import readable_content_type
+from portal.relay import upstream as license_api
 from portal.relay.errors import RelayError
 from portal.relay.services import relay_request
 from portal.tenants.resolution import default_tenant

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from portal.licensespring import client as license_api
+from portal.relay import upstream as upstream_client
 from tests.factories import API_KEY, SHARED_KEY, hmac_b64, read_vector
 
 pytestmark = pytest.mark.django_db
@@ -105,11 +105,11 @@ def spec_server(settings) -> Iterator[SpecServer]:
     thread.start()
     settings.LICENSE_API_URL = state.url
     settings.LICENSE_API_READ_TIMEOUT = 1.0
-    license_api.set_client(None)
+    upstream_client.set_client(None)
     yield state
     httpd.shutdown()
     httpd.server_close()
-    license_api.set_client(None)
+    upstream_client.set_client(None)
 
 
 @pytest.mark.parametrize("vector", VECTORS)
@@ -176,7 +176,7 @@ def test_refused_connection_is_a_502_with_a_plain_message(client, settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings.LICENSE_API_URL = f"http://127.0.0.1:{port}/api/v4"
-    license_api.set_client(None)
+    upstream_client.set_client(None)
 
     response = client.post(
         "/api/v1/requests", data=read_vector("py_activate_key.req"), content_type="text/plain"

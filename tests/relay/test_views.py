@@ -238,10 +238,6 @@ def test_upload_with_a_lone_surrogate_or_nul_in_the_file_is_damaged_and_never_se
 @pytest.mark.parametrize(
     "change",
     [
-        {"product_features": 5},
-        {"product_details": []},
-        {"max_activations": "x"},
-        {"licenses": {}},
         {"validity_period": {"not": "a date"}},
         {"license_key": "\ud800", "user": {"email": "\udfff"}},
         {"license_key": "K\u0000", "validity_period": "2030\u0000"},
@@ -262,6 +258,31 @@ def test_upload_gets_the_license_file_when_upstream_fields_are_unreadable(client
     assert page.status_code == 200
     assert "Download ls_activation.lic" in page.content.decode()
     assert base64.b64decode(download.content) == body
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"product_features": 5},
+        {"product_details": []},
+        {"max_activations": "x"},
+        {"licenses": {}},
+    ],
+    ids=repr,
+)
+def test_upload_with_a_license_field_the_sdks_cannot_read_is_a_typed_502(client, upstream, change):
+    """A license file the SDK would refuse on the offline computer is refused here instead,
+    where the user can still quote a support reference."""
+    upstream.answer("activate_offline", body=json.dumps({**LICENSE_OBJECT, **change}).encode())
+
+    page = _upload(client)
+    api = client.post(
+        "/api/v1/requests", data=read_vector("py_activate_user.req"), content_type="text/plain"
+    )
+
+    assert page.status_code == 502
+    assert (api.status_code, api.json()["code"]) == (502, "unexpected_answer")
+    assert api.json()["reference"]
 
 
 @pytest.mark.parametrize(
