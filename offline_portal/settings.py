@@ -145,7 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool per worker process instead of a connection kept per thread (up to 64 a worker):
-    # the relay gives its connection back while it waits on the License API (portal.services),
+    # the relay gives its connection back while it waits on the License API (portal.relay.services),
     # so a few connections serve all of a worker's threads. PORTAL_DB_POOL_SIZE bounds them.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False

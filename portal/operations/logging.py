@@ -1,6 +1,6 @@
 """Log records as one JSON object a line, for log collectors (settings.LOGGING uses it).
 
-Fields given with `extra=` become top-level keys, so the relay line of portal.services reads
+Fields given with `extra=` become top-level keys, so the relay line of portal.relay.services reads
 as `{"time": ..., "level": "INFO", "logger": "portal.relay", "message": "relay ok",
 "reference": ..., "tenant": ..., ...}`.
 """
