@@ -37,7 +37,7 @@ import httpx
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from portal.licensespring import http11
+from portal.licensespring import http11, oauth
 
 Endpoint = Literal[
     "activate_offline",
@@ -65,11 +65,23 @@ _client_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Credentials:
+    """API-key credentials (api_key, shared_key), or OAuth client credentials (client_id,
+    client_secret, and the token URL when it is not the one the API names)."""
+
     api_url: str  # base URL, e.g. https://api.licensespring.com/api/v4 (no trailing slash)
-    api_key: str
-    shared_key: str
+    api_key: str = ""
+    shared_key: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    token_url: str = ""
+
+    @property
+    def uses_oauth(self) -> bool:
+        return bool(self.client_id)
 
     def __repr__(self) -> str:
+        if self.uses_oauth:
+            return f"Credentials(api_url={self.api_url!r}, client_id={self.client_id!r}, ***)"
         return f"Credentials(api_url={self.api_url!r}, api_key={self.api_key!r}, shared_key=***)"
 
 
@@ -78,6 +90,7 @@ class UpstreamResponse:
     status: int
     body: bytes  # exact bytes of the 200 body: the license file is base64 of these
     elapsed_ms: float
+    token_ms: float | None = None  # time spent fetching an OAuth token, when one was fetched
 
 
 class LicenseApiError(Exception):
@@ -97,6 +110,7 @@ class LicenseApiError(Exception):
         message: str,
         retry_after: int | None = None,
         elapsed_ms: float = 0.0,
+        token_ms: float | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -104,6 +118,7 @@ class LicenseApiError(Exception):
         self.message = message
         self.retry_after = retry_after
         self.elapsed_ms = elapsed_ms
+        self.token_ms = token_ms
 
     @property
     def unreachable(self) -> bool:
@@ -162,6 +177,18 @@ class UpstreamClient:
                 extensions={"timeout": self._timeouts},
             )
             response = transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def get(self, url: str, *, headers: dict[str, str]) -> httpx.Response:
+        """GET and read the whole answer (oauth.py asks the API for its token URL)."""
+        request = httpx.Request(
+            "GET", _url(url), headers=headers, extensions={"timeout": self._timeouts}
+        )
+        response = self._transport_for(request.url).handle_request(request)
         try:
             response.read()
         finally:
@@ -474,36 +501,101 @@ def post_request(*, credentials: Credentials, endpoint: Endpoint, body: str) -> 
     url = f"{credentials.api_url}/{endpoint}"
     content = body.encode("utf-8")
     started = time.perf_counter()
+    token_ms = None
     try:
-        response = _send(client, url, content, credentials)
+        if credentials.uses_oauth:
+            response, token_ms = _send_with_token(client, url, content, credentials)
+        else:
+            response = _send(client, url, content, credentials)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         # `from None`: the httpx exception holds the signed request, and error reports
         # print a chained exception's frames and their variables.
         raise _error_from_exception(exc, client.timeout, _since(started)) from None
+    except oauth.TokenError as exc:
+        raise LicenseApiError(
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+            elapsed_ms=_since(started),
+            token_ms=exc.fetch_ms,
+        ) from None
     elapsed_ms = _since(started)
     if response.is_success:
         return UpstreamResponse(
-            status=response.status_code, body=response.content, elapsed_ms=elapsed_ms
+            status=response.status_code,
+            body=response.content,
+            elapsed_ms=elapsed_ms,
+            token_ms=token_ms,
         )
-    raise _error_from_response(response, elapsed_ms)
+    error = _error_from_response(response, elapsed_ms)
+    error.token_ms = token_ms
+    raise error
 
 
 @sensitive_variables()
 def _send(
-    client: UpstreamClient, url: str, content: bytes, credentials: Credentials
+    client: UpstreamClient,
+    url: str,
+    content: bytes,
+    credentials: Credentials,
+    token: oauth.Token | None = None,
 ) -> httpx.Response:
     try:
-        return client.post(url, content=content, headers=_request_headers(credentials))
+        return client.post(url, content=content, headers=_request_headers(credentials, token))
     except httpx.ConnectError:
         # The request never reached the server, so one more try cannot activate twice.
         # Anything that fails later may have been acted on upstream and is never retried.
-        return client.post(url, content=content, headers=_request_headers(credentials))
+        return client.post(url, content=content, headers=_request_headers(credentials, token))
 
 
-def _request_headers(credentials: Credentials) -> dict[str, str]:
+# --- OAuth (portal/licensespring/oauth.py): a Bearer token instead of the API-key signature.
+_TOKEN_REFUSED = frozenset({"oauth_token_expired", "oauth_token_malformed"})
+
+
+@sensitive_variables()
+def _send_with_token(
+    client: UpstreamClient, url: str, content: bytes, credentials: Credentials
+) -> tuple[httpx.Response, float | None]:
+    """The call with the process's token for these credentials; a token the API calls expired
+    or malformed is dropped and the call sent once more with a new one (safe: the API refused
+    the call before acting on it). Returns the answer and the time spent fetching tokens."""
+    token = _bearer_token(client, credentials)
+    token_ms = token.fetch_ms
+    response = _send(client, url, content, credentials, token)
+    if response.status_code in (400, 401, 403) and _error_code(response) in _TOKEN_REFUSED:
+        oauth.tokens.drop(token)
+        token = _bearer_token(client, credentials)
+        if token.fetch_ms is not None:
+            token_ms = (token_ms or 0.0) + token.fetch_ms
+        response = _send(client, url, content, credentials, token)
+    return response, token_ms
+
+
+@sensitive_variables()
+def _bearer_token(client: UpstreamClient, credentials: Credentials) -> oauth.Token:
+    return oauth.tokens.bearer_token(
+        client,
+        api_url=credentials.api_url,
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        token_url=credentials.token_url,
+    )
+
+
+def _error_code(response: httpx.Response) -> object:
+    return (_json_object(response.content) or {}).get("code")
+
+
+# --- end of OAuth
+
+
+def _request_headers(credentials: Credentials, token: oauth.Token | None = None) -> dict[str, str]:
     # The Date has whole seconds, so within a second a tenant's headers are the same: made
     # once (its date, HMAC and strings cost 10 us, against 0.3 us to look them up).
-    return dict(_signed_headers(credentials, _http_date(int(time.time()))))
+    date = _http_date(int(time.time()))
+    if token is not None:  # OAuth
+        return {**_PLAIN_HEADERS, "Date": date, "Authorization": f"Bearer {token.value}"}
+    return dict(_signed_headers(credentials, date))
 
 
 @functools.lru_cache(maxsize=1)
@@ -511,12 +603,17 @@ def _http_date(seconds: int) -> str:
     return formatdate(seconds, usegmt=True)
 
 
+_PLAIN_HEADERS = {
+    "Content-Type": "text/plain",
+    "Accept": "application/json",
+    "User-Agent": USER_AGENT,
+}
+
+
 @functools.lru_cache(maxsize=64)  # a second's worth of tenants
 def _signed_headers(credentials: Credentials, date: str) -> tuple[tuple[str, str], ...]:
     headers = auth_headers(credentials, date)
-    headers["Content-Type"] = "text/plain"
-    headers["Accept"] = "application/json"
-    headers["User-Agent"] = USER_AGENT
+    headers.update(_PLAIN_HEADERS)
     return tuple(headers.items())
 
 
