@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from portal.licensespring import client as license_api
+from portal.licensespring import oauth
 from tests import browser_support
 from tests.factories import seed_demo
 
@@ -63,6 +64,14 @@ def upstream() -> Iterator[FakeLicenseApi]:
     license_api.set_client(license_api.build_client(httpx.MockTransport(api.handle)))
     yield api
     license_api.set_client(None)
+
+
+@pytest.fixture(autouse=True)
+def _no_oauth_tokens_kept() -> Iterator[None]:
+    """Each test starts without the OAuth tokens and token URLs an earlier one fetched."""
+    oauth.tokens.clear()
+    yield
+    oauth.tokens.clear()
 
 
 @pytest.fixture(autouse=True)
