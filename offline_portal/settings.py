@@ -278,6 +278,8 @@ PORTAL_METRICS_TOKEN = _env("PORTAL_METRICS_TOKEN")
 
 SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
+# Lifetime of the sandbox's OAuth tokens: the real token service's, shorter in tests.
+SANDBOX_OAUTH_TOKEN_SECONDS = int(_env_number("SANDBOX_OAUTH_TOKEN_SECONDS", 480))
 
 LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
 LOGGING = {

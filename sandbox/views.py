@@ -13,7 +13,8 @@ from sandbox.activation import activate_offline, deactivate_offline
 from sandbox.authorization import authorize_request
 from sandbox.errors import ApiError
 from sandbox.license_objects import compact_json, render_activation
-from sandbox.models import Credential, Device, License, Product
+from sandbox.models import Credential, Device, License, OAuthClient, Product
+from sandbox.oauth import check_scope
 from sandbox.request_files import parse_request_file, read_body, verify_request_file
 from sandbox.signing import public_key_pem
 
@@ -67,6 +68,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "credentials": Credential.objects.order_by("api_key"),
+        "oauth_clients": OAuthClient.objects.select_related("license__product"),
         "products": Product.objects.prefetch_related("bundle_products"),
         "licenses": licenses,
     }
@@ -76,8 +78,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def _answer(request: HttpRequest, *, kind: str, bundle: bool) -> HttpResponse:
     now = timezone.now()
     try:
-        authorize_request(request.headers)
+        authorized = authorize_request(request.headers)
         request_file = parse_request_file(read_body(request), kind=kind)
+        check_scope(authorized, request_file)
         credential = verify_request_file(request_file, now=now)
         if kind == "deactivation":
             deactivate_offline(request_file, bundle=bundle, now=now)
