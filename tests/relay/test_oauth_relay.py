@@ -14,7 +14,8 @@ from django.db import connection
 
 from portal.relay.errors import RelayError
 from portal.relay.services import relay_request
-from portal.tenants.resolution import default_tenant
+from portal.tenants.models import TenantHost, TenantSettings
+from portal.tenants.resolution import default_tenant, tenant_for_host
 from tests.factories import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -124,6 +125,28 @@ def test_relay_request_on_oauth_logs_the_token_fetch_time_and_never_the_token(
     assert second.token_ms is None  # the kept token
     logged = json.dumps([vars(record) for record in caplog.records], default=str)
     assert "the-token" not in logged and CLIENT_SECRET not in logged
+
+
+def test_relay_request_for_a_tenant_on_oauth_uses_its_stored_client(upstream):
+    row = TenantSettings(
+        slug="oauth-demo",
+        name="OAuth Demo",
+        api_url="https://api.example.test/api/v4",
+        client_id=CLIENT_ID,
+        oauth_token_url=TOKEN_URL,
+    )
+    row.set_client_secret(CLIENT_SECRET)
+    row.save()
+    TenantHost.objects.create(tenant=row, host="oauth.localhost")
+    upstream.answers["token"] = [token_answer]
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    relay_request(tenant=tenant_for_host("oauth.localhost"), data=oauth_file())
+
+    (token_request,) = calls_to(upstream, "token")
+    assert f"client_secret={CLIENT_SECRET}" in token_request.content.decode()
+    (call,) = calls_to(upstream, "activate_offline")
+    assert call.headers["Authorization"] == "Bearer the-token"
 
 
 def test_relay_request_api_key_portal_refuses_an_oauth_file_before_any_call(upstream):
