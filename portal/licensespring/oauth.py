@@ -81,6 +81,7 @@ class TokenCache:
     def __init__(self) -> None:
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._token_urls: dict[str, str] = {}  # by API URL
+        self._discovery_locks: dict[str, threading.Lock] = {}  # by API URL
         self._lock = threading.Lock()
 
     def bearer_token(
@@ -127,6 +128,7 @@ class TokenCache:
         with self._lock:
             self._slots.clear()
             self._token_urls.clear()
+            self._discovery_locks.clear()
 
     def _slot(self, key: tuple[str, str]) -> _Slot:
         slot = self._slots.get(key)
@@ -138,8 +140,12 @@ class TokenCache:
     def _token_url(self, http: HttpClient, api_url: str) -> str:
         url = self._token_urls.get(api_url)
         if url is None:
-            # Two threads may both ask at first: the answer is the same, so it does no harm.
-            url = self._token_urls[api_url] = discover_token_url(http, api_url)
+            with self._lock:
+                lock = self._discovery_locks.setdefault(api_url, threading.Lock())
+            with lock:  # one question at a time per API, like the token fetches
+                url = self._token_urls.get(api_url)
+                if url is None:
+                    url = self._token_urls[api_url] = discover_token_url(http, api_url)
         return url
 
 

@@ -26,6 +26,9 @@ class RecordingTransport(httpx.BaseTransport):
         self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # No connection left open for the live server to close after the test's database
+        # connection is gone.
+        request.headers["Connection"] = "close"
         response = self.inner.handle_request(request)
         response.read()
         self.exchanges.append((request, response))

@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 from django.db import connection
+from prometheus_client import REGISTRY
 
 from portal.relay.errors import RelayError
 from portal.relay.services import relay_request
@@ -52,11 +53,16 @@ def calls_to(upstream, endpoint: str) -> list[httpx.Request]:
 
 
 @pytest.mark.django_db(transaction=True)  # each upload thread writes on its own connection
-def test_relay_request_on_oauth_fetches_one_token_for_32_concurrent_uploads(upstream, on_oauth):
+def test_relay_request_on_oauth_fetches_one_token_for_32_concurrent_uploads(
+    upstream, on_oauth, settings
+):
+    settings.LICENSE_OAUTH_TOKEN_URL = ""  # found through the API's oauth_url, once too
+
     def slow_token(request: httpx.Request) -> httpx.Response:
         time.sleep(0.5)  # every upload arrives while the first fetch is under way
         return token_answer(request)
 
+    upstream.answer("oauth_url", body={"url": TOKEN_URL})
     upstream.answers["token"] = [slow_token]
     upstream.answer("activate_offline", body=LICENSE_BODY)
     errors: list[BaseException] = []
@@ -76,6 +82,7 @@ def test_relay_request_on_oauth_fetches_one_token_for_32_concurrent_uploads(upst
         thread.join(60)
 
     assert errors == []
+    assert len(calls_to(upstream, "oauth_url")) == 1
     assert len(calls_to(upstream, "token")) == 1
     calls = calls_to(upstream, "activate_offline")
     assert len(calls) == 32
@@ -147,6 +154,20 @@ def test_relay_request_for_a_tenant_on_oauth_uses_its_stored_client(upstream):
     assert f"client_secret={CLIENT_SECRET}" in token_request.content.decode()
     (call,) = calls_to(upstream, "activate_offline")
     assert call.headers["Authorization"] == "Bearer the-token"
+
+
+def test_relay_request_on_oauth_counts_token_fetches_in_the_metrics(upstream, on_oauth, settings):
+    settings.PORTAL_METRICS_ENABLED = True
+    upstream.answers["token"] = [token_answer]
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    labels = {"tenant": "default"}
+    before = REGISTRY.get_sample_value("portal_oauth_token_fetches_total", labels) or 0.0
+
+    for number in range(3):
+        relay_request(tenant=default_tenant(), data=oauth_file(hardware_id=f"hw-{number}"))
+
+    after = REGISTRY.get_sample_value("portal_oauth_token_fetches_total", labels)
+    assert after - before == 1
 
 
 def test_relay_request_api_key_portal_refuses_an_oauth_file_before_any_call(upstream):
