@@ -46,9 +46,14 @@ run: $(VENV)/.runtime $(VENV)/.nginx
 	    --api-key 3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b --shared-key demo-shared-key-0123456789abcdef \
 	    --primary-color "#8A1538" --accent-color "#0B5394" --support-email support@demo.example \
 	    --help-text "A **white-labelled** demo tenant: same sandbox, its own brand."
+	$(PY) manage.py upsert_tenant oauth.localhost --name "Demo Vendor on OAuth" \
+	    --api-url http://127.0.0.1:$(PORT)/sandbox/api/v4 --bundle-products SUITE \
+	    --client-id auth_company_100123 --client-secret demo-client-secret-0123456789 \
+	    --primary-color "#1F5F3F" --help-text "A demo tenant on **OAuth** client credentials."
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Offline Portal: http://127.0.0.1:$(PORT)/  (sandbox License API at /sandbox/)"
 	@echo "Branded demo tenant: http://demo.localhost:$(PORT)/"
+	@echo "Demo tenant on OAuth: http://oauth.localhost:$(PORT)/"
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py offline_portal.wsgi
 
 test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx

@@ -247,6 +247,11 @@ PORTAL_SUPPORT_EMAIL = _env("PORTAL_SUPPORT_EMAIL")
 LICENSE_API_URL = _env("LICENSE_API_URL", "https://api.licensespring.com/api/v4").rstrip("/")
 LICENSE_API_KEY = _env("LICENSE_API_KEY")
 LICENSE_SHARED_KEY = _env("LICENSE_SHARED_KEY")
+# OAuth client credentials instead (vendors on OAuth); when LICENSE_CLIENT_ID is set they win
+# over the API key. The token URL is asked of the License API when not given.
+LICENSE_CLIENT_ID = _env("LICENSE_CLIENT_ID")
+LICENSE_CLIENT_SECRET = _env("LICENSE_CLIENT_SECRET")
+LICENSE_OAUTH_TOKEN_URL = _env("LICENSE_OAUTH_TOKEN_URL")
 LICENSE_API_BUNDLE_PRODUCTS = _env_list("LICENSE_API_BUNDLE_PRODUCTS")
 LICENSE_API_CONNECT_TIMEOUT = _env_number("LICENSE_API_CONNECT_TIMEOUT", 5.0)
 LICENSE_API_READ_TIMEOUT = _env_number("LICENSE_API_READ_TIMEOUT", 30.0)
@@ -288,6 +293,8 @@ PORTAL_METRICS_TOKEN = _env("PORTAL_METRICS_TOKEN")
 
 SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
+# Lifetime of the sandbox's OAuth tokens: the real token service's, shorter in tests.
+SANDBOX_OAUTH_TOKEN_SECONDS = int(_env_number("SANDBOX_OAUTH_TOKEN_SECONDS", 480))
 
 LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
 # Error reports (DEBUG pages, mails to admins) show no local variable of the License API

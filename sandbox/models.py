@@ -177,6 +177,39 @@ class Device(models.Model):
         return self.hostname or self.hardware_id
 
 
+class OAuthClientManager(models.Manager["OAuthClient"]):
+    def get_by_natural_key(self, client_id: str) -> OAuthClient:
+        return self.get(client_id=client_id)
+
+
+class OAuthClient(models.Model):
+    """An OAuth client (client credentials) of the vendor's account. Its id names its scope:
+    `auth_company_...` reaches every license, `auth_license_...` only `license`."""
+
+    client_id = models.CharField(max_length=100, unique=True)
+    client_secret = models.CharField(max_length=200)
+    license = models.ForeignKey(
+        License, null=True, blank=True, on_delete=models.CASCADE, related_name="oauth_clients"
+    )
+
+    objects = OAuthClientManager()
+
+    class Meta:
+        ordering = ["client_id"]
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def natural_key(self) -> tuple[str]:
+        return (self.client_id,)
+
+    @property
+    def shared_key(self) -> str:
+        """What an API key's shared key is to its files: request files made with this client
+        are signed with its secret, and so is the license file's offline_signature."""
+        return self.client_secret
+
+
 class UsageSync(models.Model):
     """The offline usage one deactivation file carried to the server."""
 

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
 from sandbox.errors import ApiError
-from sandbox.models import Credential
+from sandbox.models import Credential, OAuthClient
 from sandbox.signing import hmac_b64, request_signature, signatures_match
 
 # Offline files travel for days, so age never counts; a date from the future means a wrong
@@ -108,11 +108,15 @@ def parse_request_file(text: str, *, kind: str) -> RequestFile:
     return request_file
 
 
-def verify_request_file(request_file: RequestFile, *, now: datetime) -> Credential:
-    """Check the file's own signature and date; return the credential it was made with."""
-    credential = Credential.objects.filter(api_key=request_file.text("api_key")).first()
+def verify_request_file(request_file: RequestFile, *, now: datetime) -> Credential | OAuthClient:
+    """Check the file's own signature and date; return the credential (or OAuth client) it
+    was made with."""
+    if request_file.text("client_id") and not request_file.text("api_key"):
+        credential = OAuthClient.objects.filter(client_id=request_file.text("client_id")).first()
+    else:
+        credential = Credential.objects.filter(api_key=request_file.text("api_key")).first()
     if credential is None:
-        raise ApiError("invalid_api_key", "the request file's api_key is not valid")
+        raise ApiError("invalid_api_key", "the request file's api_key or client_id is not valid")
     if not _signature_matches(request_file, credential.shared_key):
         raise ApiError("signature_mismatch", "the request file's signature does not match")
     moment = parse_request_date(request_file.text("date"))

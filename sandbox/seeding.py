@@ -14,7 +14,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
-from sandbox.models import Credential, Device, Feature, License, Product, UsageSync
+from sandbox.models import Credential, Device, Feature, License, OAuthClient, Product, UsageSync
 
 
 class SeedError(ValueError):
@@ -26,6 +26,7 @@ def seed_sandbox(document: dict[str, object]) -> dict[str, int]:
     credentials = _entries(document, "credentials")
     products = _entries(document, "products")
     licenses = _entries(document, "licenses")
+    oauth_clients = _entries(document, "oauth_clients")
     with transaction.atomic():
         for entry in credentials:
             _seed_credential(entry)
@@ -36,7 +37,14 @@ def seed_sandbox(document: dict[str, object]) -> dict[str, int]:
             _link_bundle(entry)
         for entry in licenses:
             _seed_license(entry)
-    return {"credentials": len(credentials), "products": len(products), "licenses": len(licenses)}
+        for entry in oauth_clients:
+            _seed_oauth_client(entry)
+    return {
+        "credentials": len(credentials),
+        "products": len(products),
+        "licenses": len(licenses),
+        "oauth_clients": len(oauth_clients),
+    }
 
 
 def reset_sandbox() -> None:
@@ -60,6 +68,23 @@ def _seed_credential(entry: dict[str, object]) -> None:
     if not api_key or not shared_key:
         raise SeedError("a credential needs api_key and shared_key")
     Credential.objects.update_or_create(api_key=api_key, defaults={"shared_key": shared_key})
+
+
+def _seed_oauth_client(entry: dict[str, object]) -> None:
+    """A client; one that names a license (`product` and `license_key` or `user.email`,
+    as licenses are named) reaches that license only."""
+    client_id, client_secret = _text(entry, "client_id"), _text(entry, "client_secret")
+    if not client_id or not client_secret:
+        raise SeedError("an OAuth client needs client_id and client_secret")
+    license = None
+    if entry.get("product") is not None:
+        licenses = License.objects.filter(product=_product(entry["product"]), bundle_license=None)
+        license = licenses.filter(**_license_lookup(entry)).first()
+        if license is None:
+            raise SeedError(f"OAuth client {client_id}: no such license")
+    OAuthClient.objects.update_or_create(
+        client_id=client_id, defaults={"client_secret": client_secret, "license": license}
+    )
 
 
 def _seed_product(entry: dict[str, object]) -> None:

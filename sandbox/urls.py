@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sandbox import views
+from sandbox import oauth, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("public-key.pem", views.public_key, name="public-key"),
     path("sample-file", views.sample_file, name="sample-file"),
     path("reset", views.reset, name="reset"),
+    path("oauth/token", oauth.token, name="oauth-token"),
+    path("api/v4/oauth_url", oauth.oauth_url, name="oauth-url"),
     path("api/v4/activate_offline", views.activate, name="activate-offline"),
     path("api/v4/deactivate_offline", views.deactivate, name="deactivate-offline"),
     path("api/v4/activate_bundle_offline", views.activate_bundle, name="activate-bundle-offline"),

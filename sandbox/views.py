@@ -15,7 +15,8 @@ from sandbox.authorization import authorize_request
 from sandbox.errors import ApiError
 from sandbox.forms import SampleFileForm
 from sandbox.license_objects import compact_json, render_activation
-from sandbox.models import Credential, Device, License, Product
+from sandbox.models import Credential, Device, License, OAuthClient, Product
+from sandbox.oauth import check_scope
 from sandbox.request_files import parse_request_file, read_body, verify_request_file
 from sandbox.sample_files import SampleFileError, Usage, make_sample_file
 from sandbox.seeding import reset_sandbox
@@ -109,6 +110,7 @@ def _render_index(request: HttpRequest, form: SampleFileForm, *, status: int = 2
     )
     context = {
         "credentials": Credential.objects.order_by("api_key"),
+        "oauth_clients": OAuthClient.objects.select_related("license__product"),
         "products": Product.objects.prefetch_related("bundle_products"),
         "licenses": licenses,
         "form": form,
@@ -129,8 +131,9 @@ def _usage(data: dict[str, object]) -> Usage:
 def _answer(request: HttpRequest, *, kind: str, bundle: bool) -> HttpResponse:
     now = timezone.now()
     try:
-        authorize_request(request.headers)
+        authorized = authorize_request(request.headers)
         request_file = parse_request_file(read_body(request), kind=kind)
+        check_scope(authorized, request_file)
         credential = verify_request_file(request_file, now=now)
         if kind == "deactivation":
             deactivate_offline(request_file, bundle=bundle, now=now)

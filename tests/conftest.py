@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from portal.licensespring import oauth
 from portal.licensespring.client import LicenseApiClient
 from portal.relay import upstream as upstream_client
 from scripts import fake_license_api
@@ -119,6 +120,14 @@ def faulty_upstream(settings, no_proxy: None) -> Iterator[fake_license_api.FakeL
     yield server
     upstream_client.set_client(None)
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_oauth_tokens_kept() -> Iterator[None]:
+    """Each test starts without the OAuth tokens and token URLs an earlier one fetched."""
+    oauth.tokens.clear()
+    yield
+    oauth.tokens.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,10 @@ SHARED_KEY = "demo-shared-key-0123456789abcdef"
 # to answer a well-behaved request, short enough to wait out a few times.
 FAULT_DEADLINE = 2.0
 
+# The demo seed's OAuth company client (py_oauth_activate_key.req was made with it).
+CLIENT_ID = "auth_company_100123"
+CLIENT_SECRET = "demo-client-secret-0123456789"
+
 
 def read_vector(name: str) -> str:
     return (VECTORS / name).read_text(encoding="utf-8")
@@ -55,9 +59,13 @@ def make_request_file(
     shared_key: str = SHARED_KEY,
     date: str | None = None,
     request_id: str = "00000000-0000-4000-8000-000000000001",
+    client_id: str | None = None,
     **extra: object,
 ) -> str:
-    """The base64 text of a request file as the Python SDK, the Node SDK or the docs make it."""
+    """The base64 text of a request file as the Python SDK, the Node SDK or the docs make it.
+    With `client_id`, as an SDK on OAuth makes it: `client_id` instead of `api_key`, signed
+    with the client secret (pass it as `shared_key`)."""
+    client_field = {"client_id": client_id} if client_id else {"api_key": api_key}
     fields: dict[str, object] = {"request": kind, "product": product, "hardware_id": hardware_id}
     if username:
         fields["username"] = username
@@ -68,7 +76,7 @@ def make_request_file(
     fields.update(extra)
     if shape == "node":
         fields["date"] = date or "Tue Nov 24 2026 15:58:26 GMT+0000"
-        fields.update(request_id=request_id, schema_version=2, api_key=api_key)
+        fields.update(request_id=request_id, schema_version=2, **client_field)
         inner_text = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
         document = {"request": fields, "signature": hmac_b64(shared_key, inner_text)}
         text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -76,12 +84,12 @@ def make_request_file(
     fields["date"] = date or formatdate(usegmt=True)
     fields["request_id"] = request_id
     if shape == "flat":
-        fields["api_key"] = api_key
+        fields.update(client_field)
         fields["signature"] = inner_signature(fields, shared_key)
         return base64.b64encode(json.dumps(fields).encode()).decode()
     fields["schema_version"] = 2
-    fields["signature"] = inner_signature({**fields, "api_key": api_key}, shared_key)
-    fields["api_key"] = api_key
+    fields["signature"] = inner_signature({**fields, **client_field}, shared_key)
+    fields.update(client_field)
     document = {"request": fields, "signature": hmac_b64(shared_key, json.dumps(fields))}
     return base64.b64encode(json.dumps(document).encode()).decode() + "\n"
 

@@ -29,9 +29,11 @@ from typing import Literal
 
 import httpx
 
+from portal.licensespring import oauth
 from portal.licensespring.answers import check_activation_answer
 from portal.licensespring.errors import (
     LicenseApiError,
+    error_code,
     error_from_exception,
     error_from_response,
 )
@@ -63,11 +65,23 @@ __all__ = ["Credentials", "Endpoint", "LicenseApiClient", "LicenseApiError", "Up
 
 @dataclass(frozen=True)
 class Credentials:
+    """API-key credentials (api_key, shared_key), or OAuth client credentials (client_id,
+    client_secret, and the token URL when it is not the one the API names)."""
+
     api_url: str  # base URL, e.g. https://api.licensespring.com/api/v4 (no trailing slash)
-    api_key: str
-    shared_key: str
+    api_key: str = ""
+    shared_key: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    token_url: str = ""
+
+    @property
+    def uses_oauth(self) -> bool:
+        return bool(self.client_id)
 
     def __repr__(self) -> str:
+        if self.uses_oauth:
+            return f"Credentials(api_url={self.api_url!r}, client_id={self.client_id!r}, ***)"
         return f"Credentials(api_url={self.api_url!r}, api_key={self.api_key!r}, shared_key=***)"
 
 
@@ -76,6 +90,7 @@ class UpstreamResponse:
     status: int
     body: bytes  # exact bytes of the 2xx body: the license file is base64 of these
     elapsed_ms: float
+    token_ms: float | None = None  # time spent fetching an OAuth token, when one was fetched
 
 
 class LicenseApiClient:
@@ -122,19 +137,30 @@ class LicenseApiClient:
         client's deadline from now."""
         started = time.perf_counter()
         at = time.monotonic() + self.deadline if deadline is None else deadline
+        tokens = _TokenTime()
         try:
             with relay_deadline(at):
-                status, body = self._exchange(credentials, endpoint, request_file)
+                status, body = self._exchange(credentials, endpoint, request_file, tokens)
         except LicenseApiError as error:
-            error.elapsed_ms = _since(started)
+            error.elapsed_ms, error.token_ms = _since(started), tokens.ms
             raise
+        except oauth.TokenError as exc:
+            raise LicenseApiError(
+                status=exc.status,
+                code=exc.code,
+                message=exc.message,
+                elapsed_ms=_since(started),
+                token_ms=tokens.add(exc.fetch_ms),
+            ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = error_from_exception(exc, timed_out=self._describe_timeout(exc, at))
             error.elapsed_ms = _since(started)
             # `from None`: the httpx exception holds the signed request, and error reports
             # print a chained exception's frames and their variables.
             raise error from None
-        return UpstreamResponse(status=status, body=body, elapsed_ms=_since(started))
+        return UpstreamResponse(
+            status=status, body=body, elapsed_ms=_since(started), token_ms=tokens.ms
+        )
 
     def close(self) -> None:
         """Close every connection (call it when no request is in flight)."""
@@ -145,16 +171,26 @@ class LicenseApiClient:
         return self._http.is_closed
 
     def _exchange(
-        self, credentials: Credentials, endpoint: Endpoint, request_file: RequestFile
+        self,
+        credentials: Credentials,
+        endpoint: Endpoint,
+        request_file: RequestFile,
+        tokens: _TokenTime,
     ) -> tuple[int, bytes]:
         url = f"{credentials.api_url}/{endpoint}"
         content = request_file.text.encode("utf-8")
-        try:
-            response = self._send(url, content, credentials)
-        except httpx.ConnectError:
-            # The request never reached the server, so one more try cannot activate twice.
-            # Anything that fails later may have been acted on upstream and is never retried.
-            response = self._send(url, content, credentials)
+        token = self._bearer_token(credentials, tokens)
+        response = self._send_once_more_if_refused(url, content, credentials, token)
+        if token is not None and response.status_code in (400, 401, 403):
+            # A token the API calls expired or malformed: it refused the call before acting on
+            # it, so the call is sent once more with a new token.
+            error_body = _read_answer(response)
+            response.close()
+            if error_code(error_body) not in _TOKEN_REFUSED:
+                raise error_from_response(response.status_code, response.headers, error_body)
+            oauth.tokens.drop(token)
+            token = self._bearer_token(credentials, tokens)
+            response = self._send_once_more_if_refused(url, content, credentials, token)
         try:
             body = _read_answer(response)
             if response.is_success and endpoint.startswith("activate"):
@@ -169,10 +205,37 @@ class LicenseApiClient:
             raise error_from_response(response.status_code, response.headers, body)
         return response.status_code, body
 
-    def _send(self, url: str, content: bytes, credentials: Credentials) -> httpx.Response:
+    def _send_once_more_if_refused(
+        self, url: str, content: bytes, credentials: Credentials, token: oauth.Token | None
+    ) -> httpx.Response:
+        try:
+            return self._send(url, content, credentials, token)
+        except httpx.ConnectError:
+            # The request never reached the server, so one more try cannot activate twice.
+            # Anything that fails later may have been acted on upstream and is never retried.
+            return self._send(url, content, credentials, token)
+
+    def _bearer_token(self, credentials: Credentials, tokens: _TokenTime) -> oauth.Token | None:
+        """The process's OAuth token for these credentials (None for API-key credentials),
+        fetched through this client when none is kept."""
+        if not credentials.uses_oauth:
+            return None
+        token = oauth.tokens.bearer_token(
+            self._http,
+            api_url=credentials.api_url,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret,
+            token_url=credentials.token_url,
+        )
+        tokens.add(token.fetch_ms)
+        return token
+
+    def _send(
+        self, url: str, content: bytes, credentials: Credentials, token: oauth.Token | None
+    ) -> httpx.Response:
         try:
             request = self._http.build_request(
-                "POST", url, content=content, headers=_signed_headers(credentials)
+                "POST", url, content=content, headers=_request_headers(credentials, token)
             )
         except UnicodeEncodeError:  # a key a header cannot carry; not quoted: it may be secret
             raise httpx.LocalProtocolError("Illegal header value") from None
@@ -206,10 +269,29 @@ def auth_headers(credentials: Credentials, date: str) -> dict[str, str]:
     return {"Date": date, "Authorization": authorization}
 
 
-def _signed_headers(credentials: Credentials) -> dict[str, str]:
-    headers = auth_headers(credentials, formatdate(usegmt=True))
+def _request_headers(credentials: Credentials, token: oauth.Token | None) -> dict[str, str]:
+    date = formatdate(usegmt=True)
+    if token is not None:  # OAuth: a Bearer token instead of the API-key signature
+        headers = {"Date": date, "Authorization": f"Bearer {token.value}"}
+    else:
+        headers = auth_headers(credentials, date)
     headers["Content-Type"] = "text/plain"
     return headers
+
+
+_TOKEN_REFUSED = frozenset({"oauth_token_expired", "oauth_token_malformed"})
+
+
+class _TokenTime:
+    """Milliseconds one relay spent fetching OAuth tokens; None when it fetched none."""
+
+    def __init__(self) -> None:
+        self.ms: float | None = None
+
+    def add(self, ms: float | None) -> float | None:
+        if ms is not None:
+            self.ms = (self.ms or 0.0) + ms
+        return self.ms
 
 
 def _read_answer(response: httpx.Response) -> bytes:

@@ -37,6 +37,7 @@ class LicenseApiError(Exception):
         message: str,
         retry_after: int | None = None,
         elapsed_ms: float = 0.0,
+        token_ms: float | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
@@ -44,6 +45,7 @@ class LicenseApiError(Exception):
         self.message = message
         self.retry_after = retry_after
         self.elapsed_ms = elapsed_ms
+        self.token_ms = token_ms  # time spent fetching an OAuth token, when one was fetched
 
     @property
     def unreachable(self) -> bool:
@@ -70,6 +72,11 @@ def error_from_response(status: int, headers: httpx.Headers, body: bytes) -> Lic
     # A 5xx, a redirect or an error page that is not JSON comes from a crash or from a proxy
     # in front of the API, not from its licensing logic: to the user, the service is down.
     return LicenseApiError(status=502, code="service_unreachable", message=f"HTTP {status}")
+
+
+def error_code(body: bytes) -> object:
+    """The `code` of an error answer's JSON body, or None."""
+    return (_json_object(body) or {}).get("code")
 
 
 def error_from_exception(exc: Exception, *, timed_out: str) -> LicenseApiError:

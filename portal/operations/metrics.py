@@ -1,4 +1,5 @@
-"""Prometheus metrics: relays by outcome, upstream and total latency, rate-limit refusals.
+"""Prometheus metrics: relays by outcome, upstream and total latency, OAuth token fetches,
+rate-limit refusals.
 
 Recorded and served at /metrics only when PORTAL_METRICS_ENABLED: off, they cost an upload
 nothing (recording one relay takes 15 us). gunicorn's workers are separate processes:
@@ -46,6 +47,16 @@ TOTAL_SECONDS = Histogram(
     ["kind", "outcome"],
     buckets=_SECONDS,
 )
+TOKEN_FETCHES = Counter(
+    "portal_oauth_token_fetches",
+    "OAuth tokens fetched from the token service (vendors on OAuth), by tenant.",
+    ["tenant"],
+)
+TOKEN_SECONDS = Histogram(
+    "portal_oauth_token_fetch_seconds",
+    "Time to fetch an OAuth token, or to fail to.",
+    buckets=_SECONDS,
+)
 RATE_LIMITED = Counter(
     "portal_rate_limited",
     "Uploads and API calls refused by the rate limit, by tenant.",
@@ -62,6 +73,7 @@ def record_relay(
     endpoint: str | None,
     upstream_ms: float | None,
     total_ms: float,
+    token_ms: float | None = None,
 ) -> None:
     if not settings.PORTAL_METRICS_ENABLED:
         return
@@ -71,6 +83,9 @@ def record_relay(
     TOTAL_SECONDS.labels(kind=kind, outcome=outcome).observe(total_ms / 1000)
     if endpoint and upstream_ms is not None:
         UPSTREAM_SECONDS.labels(endpoint=endpoint).observe(upstream_ms / 1000)
+    if token_ms is not None:
+        TOKEN_FETCHES.labels(tenant=tenant).inc()
+        TOKEN_SECONDS.observe(token_ms / 1000)
 
 
 def record_rate_limited(*, tenant: str) -> None:

@@ -6,6 +6,7 @@ The one use case of the portal, shared by the pages and the machine API.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 
@@ -29,6 +30,9 @@ _PORTAL_CREDENTIAL_CODES = frozenset(
         "authorization_invalid_headers",
         "authorization_missing_params",
         "hmac_required",
+        "invalid_client",  # OAuth: the token service refused the client id or secret
+        "oauth_token_expired",  # ... and when a fresh token is refused too
+        "oauth_token_malformed",
     }
 )
 
@@ -99,8 +103,9 @@ def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) ->
             "This portal does not take deactivations.",
             reference=reference,
         )
-    expected = tenant.credentials.api_key
-    if request_file.api_key and expected and request_file.api_key != expected:
+    if tenant.credentials.uses_oauth != bool(request_file.client_id and not request_file.api_key):
+        raise RelayError(400, "setup_mismatch", _SETUP_MISMATCH, reference=reference)
+    if _made_for_another_vendor(tenant, request_file):
         raise RelayError(
             400,
             "wrong_vendor",
@@ -109,6 +114,26 @@ def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) ->
             f"software.",
             reference=reference,
         )
+
+
+_SETUP_MISMATCH = (
+    "The vendor's software and this portal are set up differently (one signs in with an API "
+    "key, the other with OAuth), so this portal cannot relay the file. Your request file is "
+    "fine: please tell the vendor's support."
+)
+_COMPANY_CLIENT = re.compile(r"auth_company_(\d+)")
+
+
+def _made_for_another_vendor(tenant: Tenant, request_file: RequestFile) -> bool:
+    """Only where the portal can know (docs/tenants.md): another API key, or another company's
+    OAuth client when both are company clients. Other scopes (a license's, a customer's) are
+    left to the License API, which knows whose they are."""
+    credentials = tenant.credentials
+    if not credentials.uses_oauth:
+        return bool(credentials.api_key) and request_file.api_key != credentials.api_key
+    ours = _COMPANY_CLIENT.fullmatch(credentials.client_id)
+    theirs = _COMPANY_CLIENT.fullmatch(request_file.client_id)
+    return bool(ours and theirs) and ours.group(1) != theirs.group(1)
 
 
 def _relay_and_store(
@@ -242,6 +267,7 @@ def _log(
         "upstream_status": error.status if error else (upstream.status if upstream else None),
         "upstream_code": error.code if error else None,
         "upstream_ms": round(answer.elapsed_ms, 1) if answer else None,
+        "token_ms": answer.token_ms if answer else None,
         "total_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     logger.info("relay %s %s", line["outcome"], reference, extra=line)
@@ -253,6 +279,7 @@ def _log(
         endpoint=endpoint,
         upstream_ms=line["upstream_ms"],
         total_ms=line["total_ms"],
+        token_ms=line["token_ms"],
     )
 
 

@@ -20,7 +20,7 @@ class TenantHostInline(admin.TabularInline):
 class TenantSettingsAdmin(admin.ModelAdmin):
     form = TenantSettingsForm
     inlines = [TenantHostInline]
-    list_display = ["name", "slug", "host_names", "active", "shared_key_status"]
+    list_display = ["name", "slug", "host_names", "active", "credentials_status"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "hosts__host"]
     change_form_template = "admin/tenants/tenantsettings/change_form.html"
@@ -51,6 +51,16 @@ class TenantSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "OAuth client (instead of the API key, for vendors on OAuth)",
+            {
+                "fields": [
+                    "client_id",
+                    ("new_client_secret", "clear_client_secret"),
+                    "oauth_token_url",
+                ]
+            },
+        ),
         ("Flows", {"fields": ["activation_enabled", "deactivation_enabled"]}),
     ]
 
@@ -61,9 +71,11 @@ class TenantSettingsAdmin(admin.ModelAdmin):
     def host_names(self, tenant: TenantSettings) -> str:
         return ", ".join(host.host for host in tenant.hosts.all())
 
-    @admin.display(description="shared key")
-    def shared_key_status(self, tenant: TenantSettings) -> str:
-        return "set" if tenant.has_shared_key else "not set"
+    @admin.display(description="credentials")
+    def credentials_status(self, tenant: TenantSettings) -> str:
+        if tenant.client_id:
+            return "OAuth, secret " + ("set" if tenant.has_client_secret else "not set")
+        return "API key, shared key " + ("set" if tenant.has_shared_key else "not set")
 
     def get_queryset(self, request: object) -> object:
         return super().get_queryset(request).defer("logo", "favicon").prefetch_related("hosts")

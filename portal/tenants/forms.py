@@ -21,7 +21,8 @@ class ColorInput(forms.TextInput):
 
 
 class TenantSettingsForm(forms.ModelForm):
-    """Edits a tenant. The shared key is write-only: blank keeps the stored one."""
+    """Edits a tenant. The shared key and the client secret are write-only: blank keeps the
+    stored one. A tenant has an API key or an OAuth client, not both."""
 
     new_shared_key = forms.CharField(
         label="Shared key",
@@ -30,6 +31,15 @@ class TenantSettingsForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_shared_key = forms.BooleanField(label="Remove the stored shared key", required=False)
+    new_client_secret = forms.CharField(
+        label="OAuth client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_client_secret = forms.BooleanField(
+        label="Remove the stored client secret", required=False
+    )
     logo_file = forms.FileField(label="Logo", required=False)
     clear_logo = forms.BooleanField(label="Remove the logo", required=False)
     favicon_file = forms.FileField(label="Favicon", required=False)
@@ -50,6 +60,8 @@ class TenantSettingsForm(forms.ModelForm):
             "imprint_url",
             "api_url",
             "api_key",
+            "client_id",
+            "oauth_token_url",
             "bundle_products",
             "activation_enabled",
             "deactivation_enabled",
@@ -65,6 +77,11 @@ class TenantSettingsForm(forms.ModelForm):
             if stored
             else "Not set. The License API shared key; stored encrypted, never shown again."
         )
+        self.fields["new_client_secret"].help_text = (
+            "Set. Leave blank to keep it; it is never shown again."
+            if self.instance.pk and self.instance.has_client_secret
+            else "Not set. For vendors on OAuth; stored encrypted, never shown again."
+        )
         for name in ("primary_color", "accent_color"):
             self.fields[name].help_text = "White text on it must reach WCAG AA contrast (4.5:1)."
 
@@ -73,6 +90,15 @@ class TenantSettingsForm(forms.ModelForm):
 
     def clean_accent_color(self) -> str:
         return self.cleaned_data["accent_color"].upper()
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        if not cleaned.get("api_key") and not cleaned.get("client_id"):
+            raise forms.ValidationError(
+                "Enter the vendor's License API credentials: an API key with its shared key, "
+                "or, for vendors on OAuth, a client ID with its client secret."
+            )
+        return cleaned
 
     def clean_logo_file(self) -> tuple[bytes, str] | None:
         return _read_image(self.cleaned_data.get("logo_file"))
@@ -86,6 +112,10 @@ class TenantSettingsForm(forms.ModelForm):
             tenant.set_shared_key(self.cleaned_data["new_shared_key"])
         elif self.cleaned_data.get("clear_shared_key"):
             tenant.set_shared_key("")
+        if self.cleaned_data.get("new_client_secret"):
+            tenant.set_client_secret(self.cleaned_data["new_client_secret"])
+        elif self.cleaned_data.get("clear_client_secret"):
+            tenant.set_client_secret("")
         for kind in ("logo", "favicon"):
             image = self.cleaned_data.get(f"{kind}_file")
             if image:

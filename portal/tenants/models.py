@@ -38,7 +38,9 @@ def _validate_not_default(value: str) -> None:
 class TenantSettings(models.Model):
     """A vendor's white-labelled portal: its hosts, brand, License API account and flows.
 
-    The shared key is stored encrypted (portal.tenants.secrets) and never shown again once saved.
+    The License API account is either an API key with its shared key, or an OAuth client
+    (client id and secret, and a token URL when not the one the API names). Secrets are stored
+    encrypted (portal.tenants.secrets) and never shown again once saved.
     """
 
     slug = models.SlugField(max_length=63, unique=True, validators=[_validate_not_default])
@@ -66,8 +68,21 @@ class TenantSettings(models.Model):
     api_url = models.URLField(
         "License API URL", max_length=300, default="https://api.licensespring.com/api/v4"
     )
-    api_key = models.CharField("API key", max_length=200)
+    api_key = models.CharField("API key", max_length=200, blank=True)
     shared_key_encrypted = models.TextField(blank=True, editable=False)
+    client_id = models.CharField(
+        "OAuth client ID",
+        max_length=200,
+        blank=True,
+        help_text="Instead of an API key, for vendors on OAuth (e.g. auth_company_100123).",
+    )
+    client_secret_encrypted = models.TextField(blank=True, editable=False)
+    oauth_token_url = models.URLField(
+        "OAuth token URL",
+        max_length=300,
+        blank=True,
+        help_text="Leave blank to use the one the License API names.",
+    )
     bundle_products = models.CharField(
         max_length=500, blank=True, help_text="Comma-separated product codes that are bundles."
     )
@@ -94,6 +109,23 @@ class TenantSettings(models.Model):
 
     def get_shared_key(self) -> str:
         return decrypt_secret(self.shared_key_encrypted) if self.shared_key_encrypted else ""
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.client_secret_encrypted)
+
+    def set_client_secret(self, client_secret: str) -> None:
+        self.client_secret_encrypted = encrypt_secret(client_secret) if client_secret else ""
+
+    def get_client_secret(self) -> str:
+        encrypted = self.client_secret_encrypted
+        return decrypt_secret(encrypted) if encrypted else ""
+
+    def clean(self) -> None:
+        if self.api_key and self.client_id:
+            raise ValidationError(
+                "A tenant has either an API key or an OAuth client ID, not both: clear one."
+            )
 
 
 class TenantHost(models.Model):

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -57,16 +58,27 @@ def default_tenant() -> Tenant:
     return Tenant(
         slug="default",
         name=settings.PORTAL_NAME,
-        credentials=Credentials(
-            api_url=settings.LICENSE_API_URL,
-            api_key=settings.LICENSE_API_KEY,
-            shared_key=settings.LICENSE_SHARED_KEY,
-        ),
+        credentials=_default_credentials(),
         bundle_products=frozenset(settings.LICENSE_API_BUNDLE_PRODUCTS),
         support_email=settings.PORTAL_SUPPORT_EMAIL,
         primary_color=primary,
         accent_color=accent,
         brand_version=_digest(primary, accent),
+    )
+
+
+def _default_credentials() -> Credentials:
+    if settings.LICENSE_CLIENT_ID:  # a vendor on OAuth
+        return Credentials(
+            api_url=settings.LICENSE_API_URL,
+            client_id=settings.LICENSE_CLIENT_ID,
+            client_secret=settings.LICENSE_CLIENT_SECRET,
+            token_url=settings.LICENSE_OAUTH_TOKEN_URL,
+        )
+    return Credentials(
+        api_url=settings.LICENSE_API_URL,
+        api_key=settings.LICENSE_API_KEY,
+        shared_key=settings.LICENSE_SHARED_KEY,
     )
 
 
@@ -145,15 +157,10 @@ def _load_tenants() -> tuple[dict[str, Tenant], dict[str, Tenant]]:
 
 
 def _tenant_from_row(row: object) -> Tenant:
-    try:
-        shared_key = row.get_shared_key()
-    except SecretUnreadable:
-        logger.error("tenant %s: shared key unreadable with PORTAL_SECRETS_KEY", row.slug)
-        shared_key = ""
     return Tenant(
         slug=row.slug,
         name=row.name,
-        credentials=Credentials(row.api_url.rstrip("/"), row.api_key, shared_key),
+        credentials=_credentials_from_row(row),
         bundle_products=frozenset(
             code.strip() for code in row.bundle_products.split(",") if code.strip()
         ),
@@ -172,6 +179,24 @@ def _tenant_from_row(row: object) -> Tenant:
         active=row.active,
         pk=row.pk,
     )
+
+
+def _credentials_from_row(row: object) -> Credentials:
+    api_url = row.api_url.rstrip("/")
+    if row.client_id:
+        secret = _read_secret(row, "client secret", row.get_client_secret)
+        return Credentials(
+            api_url, client_id=row.client_id, client_secret=secret, token_url=row.oauth_token_url
+        )
+    return Credentials(api_url, row.api_key, _read_secret(row, "shared key", row.get_shared_key))
+
+
+def _read_secret(row: object, what: str, read: Callable[[], str]) -> str:
+    try:
+        return read()
+    except SecretUnreadable:
+        logger.error("tenant %s: %s unreadable with PORTAL_SECRETS_KEY", row.slug, what)
+        return ""
 
 
 def _digest(*parts: str) -> str:

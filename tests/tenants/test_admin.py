@@ -113,3 +113,33 @@ def test_tenant_admin_takes_a_logo_larger_than_a_request_body(client, operator):
 
     assert response.status_code == 302
     assert TenantSettings.objects.get().logo_type == "image/png"
+
+
+def test_tenant_admin_creates_a_tenant_on_oauth_with_an_encrypted_client_secret(client, operator):
+    form = _form(api_key="", new_shared_key="", client_id="auth_company_7")
+    form["new_client_secret"] = "admin-typed-client-secret-5555"
+
+    response = client.post("/admin/tenants/tenantsettings/add/", form)
+
+    assert response.status_code == 302
+    tenant = TenantSettings.objects.get()
+    assert tenant.get_client_secret() == "admin-typed-client-secret-5555"
+    change = client.get(f"/admin/tenants/tenantsettings/{tenant.pk}/change/").content.decode()
+    assert "admin-typed-client-secret-5555" not in change + tenant.client_secret_encrypted
+
+
+@pytest.mark.parametrize(
+    ("api_key", "client_id", "says"),
+    [
+        ("K1", "auth_company_7", "either an API key or an OAuth client ID"),
+        ("", "", "an API key with its shared key, or, for vendors on OAuth"),
+    ],
+)
+def test_tenant_admin_wants_one_kind_of_credentials(client, operator, api_key, client_id, says):
+    form = _form(api_key=api_key, client_id=client_id)
+
+    response = client.post("/admin/tenants/tenantsettings/add/", form)
+
+    assert response.status_code == 200
+    assert says in response.content.decode()
+    assert not TenantSettings.objects.exists()

@@ -86,3 +86,35 @@ def test_rotate_secrets_re_encrypts_under_the_newest_key(settings):
     settings.PORTAL_SECRETS_KEYS = ["new"]
 
     assert TenantSettings.objects.get().get_shared_key() == "S1"
+
+
+def test_upsert_tenant_creates_a_tenant_on_oauth_with_the_secret_from_stdin(monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("client-secret-from-stdin\n"))
+
+    output = _upsert(
+        "oauth.acme.com", "--name", "Acme", "--client-id", "auth_company_7",
+        "--client-secret", "-",
+    )  # fmt: skip
+
+    tenant = TenantSettings.objects.get()
+    assert (tenant.client_id, tenant.api_key) == ("auth_company_7", "")
+    assert tenant.get_client_secret() == "client-secret-from-stdin"
+    assert "client-secret-from-stdin" not in output + tenant.client_secret_encrypted
+
+
+def test_upsert_tenant_refuses_both_an_api_key_and_an_oauth_client():
+    with pytest.raises(CommandError, match="either an API key or an OAuth client ID"):
+        _upsert("offline.acme.com", "--name", "Acme", "--api-key", "K", "--client-id", "C")
+
+    assert not TenantSettings.objects.exists()
+
+
+def test_rotate_secrets_re_encrypts_oauth_client_secrets_too(settings):
+    settings.PORTAL_SECRETS_KEYS = ["old"]
+    _upsert("oauth.acme.com", "--name", "Acme", "--client-id", "C", "--client-secret", "CS1")
+    settings.PORTAL_SECRETS_KEYS = ["new", "old"]
+
+    call_command("rotate_secrets", stdout=io.StringIO())
+    settings.PORTAL_SECRETS_KEYS = ["new"]
+
+    assert TenantSettings.objects.get().get_client_secret() == "CS1"

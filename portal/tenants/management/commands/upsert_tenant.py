@@ -18,6 +18,8 @@ _TEXT_OPTIONS = {
     "name": "name",
     "api_url": "api_url",
     "api_key": "api_key",
+    "client_id": "client_id",
+    "oauth_token_url": "oauth_token_url",
     "primary_color": "primary_color",
     "accent_color": "accent_color",
     "support_email": "support_email",
@@ -40,6 +42,13 @@ class Command(BaseCommand):
         parser.add_argument("--api-key", help="License API key")
         parser.add_argument(
             "--shared-key", help="License API shared key; '-' reads it from standard input"
+        )
+        parser.add_argument("--client-id", help="OAuth client ID, instead of an API key")
+        parser.add_argument(
+            "--client-secret", help="OAuth client secret; '-' reads it from standard input"
+        )
+        parser.add_argument(
+            "--oauth-token-url", help="OAuth token URL; default: the one the License API names"
         )
         parser.add_argument("--primary-color", help='"#RRGGBB"')
         parser.add_argument("--accent-color", help='"#RRGGBB"')
@@ -85,8 +94,9 @@ def _apply_options(tenant: TenantSettings, options: dict[str, object]) -> None:
     if options.get("accent_color"):
         tenant.accent_color = tenant.accent_color.upper()
     if options.get("shared_key") is not None:
-        secret = str(options["shared_key"])
-        tenant.set_shared_key(sys.stdin.readline().strip() if secret == "-" else secret)
+        tenant.set_shared_key(_secret(str(options["shared_key"])))
+    if options.get("client_secret") is not None:
+        tenant.set_client_secret(_secret(str(options["client_secret"])))
     for kind in ("logo", "favicon"):
         if options.get(kind):
             data = _read(Path(str(options[kind])))
@@ -100,15 +110,19 @@ def _apply_options(tenant: TenantSettings, options: dict[str, object]) -> None:
         tenant.deactivation_enabled = options["deactivation"] == "on"
 
 
+def _secret(value: str) -> str:
+    return sys.stdin.readline().strip() if value == "-" else value
+
+
 def _validate(tenant: TenantSettings, created: bool) -> None:
     if created and not tenant.name:
         raise CommandError("--name is required for a new tenant.")
-    _full_clean(tenant, exclude=["api_key"] if not tenant.api_key else None)
+    _full_clean(tenant)
 
 
-def _full_clean(instance: object, exclude: list[str] | None = None) -> None:
+def _full_clean(instance: object) -> None:
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean()
     except ValidationError as error:
         details = "; ".join(
             f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items()
