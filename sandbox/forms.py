@@ -29,6 +29,15 @@ class SampleFileForm(forms.Form):
         help_text="The same name later makes the matching deactivation file.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    signed_with = forms.ChoiceField(
+        label="The software is set up with",
+        choices=[
+            ("api_key", "An API key and shared key"),
+            ("oauth", "OAuth client credentials (the company client)"),
+        ],
+        initial="api_key",
+        widget=forms.RadioSelect,
+    )
     kind = forms.ChoiceField(
         label="Request type",
         choices=[("activation", "Activation"), ("deactivation", "Deactivation")],

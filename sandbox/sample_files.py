@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.contrib.auth.hashers import check_password
 
-from sandbox.models import Credential, License
+from sandbox.models import Credential, License, OAuthClient
 from sandbox.signing import hmac_b64, request_signature
 
 SDK_VERSION = "PythonSDK 4.0.0"
@@ -51,27 +51,47 @@ class Usage:
 
 
 def make_sample_file(
-    *, license: License, kind: str, computer_name: str, password: str, usage: Usage, now: datetime
+    *,
+    license: License,
+    kind: str,
+    computer_name: str,
+    password: str,
+    usage: Usage,
+    now: datetime,
+    oauth: bool = False,
 ) -> str:
     """A request file for a demo license, signed with the sandbox's own demo credential (never
-    a tenant's key: the sandbox stands in for the vendor, who holds these keys)."""
-    credential = Credential.objects.order_by("pk").first()
-    if credential is None:
-        raise SampleFileError("The sandbox holds no API key yet: load its seed first.")
+    a tenant's key: the sandbox stands in for the vendor, who holds these keys): its API key,
+    or with `oauth` its company OAuth client, as an SDK set up for OAuth writes it."""
+    client_field, client, key = _sandbox_credential(oauth)
     if license.user_email and kind == "activation" and not password:
         password = seed_password(license)
     return build_request_file(
         kind=kind,
         product=license.product.short_code,
         computer=sample_computer(computer_name),
-        api_key=credential.api_key,
-        shared_key=credential.shared_key,
+        api_key=client,
+        shared_key=key,
+        client_field=client_field,
         now=now,
         license_key=license.license_key,
         username=license.user_email if not license.license_key else "",
         password=password,
         usage=usage,
     )
+
+
+def _sandbox_credential(oauth: bool) -> tuple[str, str, str]:
+    """The request file's client field, its value, and the key that signs the file."""
+    if oauth:
+        company = OAuthClient.objects.filter(license=None).order_by("pk").first()
+        if company is None:
+            raise SampleFileError("The sandbox holds no company OAuth client: load its seed.")
+        return "client_id", company.client_id, company.client_secret
+    credential = Credential.objects.order_by("pk").first()
+    if credential is None:
+        raise SampleFileError("The sandbox holds no API key yet: load its seed first.")
+    return "api_key", credential.api_key, credential.shared_key
 
 
 def seed_password(license: License) -> str:
@@ -111,8 +131,11 @@ def build_request_file(
     password: str = "",
     usage: Usage | None = None,
     request_id: str = "",
+    client_field: str = "api_key",
 ) -> str:
-    """The `.req` text: base64 of `{"request": {...}, "signature": ...}`, then a newline."""
+    """The `.req` text: base64 of `{"request": {...}, "signature": ...}`, then a newline.
+    `api_key` goes in `client_field`: `client_id` for an SDK set up for OAuth, whose files
+    are signed with the client secret (given as `shared_key`)."""
     fields: dict[str, object] = {
         "request": kind,
         "product": product,
@@ -136,7 +159,7 @@ def build_request_file(
         hardware_id=computer.hardware_id,
         client=api_key,
     )
-    fields["api_key"] = api_key
+    fields[client_field] = api_key
     # The SDK escapes non-ASCII text in activations but writes raw UTF-8 in deactivations.
     ascii_only = kind == "activation"
     outer = hmac_b64(shared_key, json.dumps(fields, ensure_ascii=ascii_only))

@@ -71,6 +71,7 @@ def sample_file(request: HttpRequest) -> HttpResponse:
                 password=data["password"],
                 usage=_usage(data),
                 now=timezone.now(),
+                oauth=data["signed_with"] == "oauth",
             )
         except SampleFileError as error:
             form.add_error(None, str(error))

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from portal.relay import upstream as license_api
+from sandbox.models import License
 from tests.factories import CLIENT_ID, CLIENT_SECRET, make_request_file, read_vector, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +64,21 @@ def upload(client: Client, text: str):
 def download(client: Client, page) -> bytes:
     response = client.get(page.redirect_chain[-1][0] + "ls_activation.lic")
     return base64.b64decode(response.content)
+
+
+def test_oauth_sample_file_from_the_sandbox_page_activates_through_an_oauth_portal(
+    client, oauth_sandbox
+):
+    license = License.objects.get(license_key="FUH3-4E7A-LZJL-7JTP")
+    form = {"license": license.pk, "computer_name": "oauth-pc", "kind": "activation"}
+    sample = client.post("/sandbox/sample-file", {**form, "signed_with": "oauth"})
+
+    page = upload(client, sample.content.decode())
+
+    assert "Your license file is ready" in page.content.decode()
+    ((request, answer),) = oauth_sandbox.to("activate_offline")
+    assert request.headers["Authorization"].startswith("Bearer ")
+    assert download(client, page) == answer.content
 
 
 def test_oauth_sdk_file_activates_through_an_oauth_portal_with_the_sandboxs_exact_bytes(

@@ -12,7 +12,15 @@ from django.test import Client
 
 from sandbox.models import Device, Feature, License, UsageSync
 from sandbox.sample_files import Computer, Usage, build_request_file
-from tests.factories import API_KEY, SHARED_KEY, hmac_b64, post_file, read_vector
+from tests.factories import (
+    API_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SHARED_KEY,
+    hmac_b64,
+    post_file,
+    read_vector,
+)
 
 
 def inner(text: str) -> dict:
@@ -21,7 +29,13 @@ def inner(text: str) -> dict:
 
 def make_file(client: Client, identity: str, **fields: object):
     license = License.objects.get(bundle_license__isnull=True, **_identity(identity))
-    data = {"license": license.pk, "computer_name": "lab-pc-7", "kind": "activation", **fields}
+    data = {
+        "license": license.pk,
+        "computer_name": "lab-pc-7",
+        "kind": "activation",
+        "signed_with": "api_key",
+        **fields,
+    }
     return client.post("/sandbox/sample-file", data)
 
 
@@ -31,11 +45,17 @@ def _identity(identity: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "vector",
-    ["py_activate_key.req", "py_activate_user.req", "py_deactivate_key_consumption.req"],
+    [
+        "py_activate_key.req",
+        "py_activate_user.req",
+        "py_deactivate_key_consumption.req",
+        "py_oauth_activate_key.req",
+    ],
 )
 def test_build_request_file_writes_each_python_sdk_vector_byte_for_byte(vector: str) -> None:
     written = read_vector(vector)
     fields = inner(written)
+    oauth = "client_id" in fields
     computer = Computer(
         hardware_id=fields["hardware_id"],
         hostname=fields["hostname"],
@@ -54,8 +74,9 @@ def test_build_request_file_writes_each_python_sdk_vector_byte_for_byte(vector: 
         kind=fields["request"],
         product=fields["product"],
         computer=computer,
-        api_key=API_KEY,
-        shared_key=SHARED_KEY,
+        api_key=CLIENT_ID if oauth else API_KEY,
+        shared_key=CLIENT_SECRET if oauth else SHARED_KEY,
+        client_field="client_id" if oauth else "api_key",
         now=parsedate_to_datetime(fields["date"]),
         license_key=fields.get("license_key", ""),
         username=fields.get("username", ""),
@@ -194,3 +215,12 @@ def test_reset_refuses_a_post_without_the_csrf_token(demo: None) -> None:
 
     assert response.status_code == 403
     assert Device.objects.filter(active=True).count() == 1
+
+
+def test_sample_file_form_signs_for_software_set_up_with_oauth(client: Client, demo: None) -> None:
+    response = make_file(client, "FUH3-4E7A-LZJL-7JTP", signed_with="oauth")
+    fields = inner(response.content.decode())
+
+    assert response.status_code == 200
+    assert fields["client_id"] == CLIENT_ID
+    assert "api_key" not in fields
