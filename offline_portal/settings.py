@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from offline_portal.database import database_settings
+from portal.operations.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -124,36 +126,13 @@ TEMPLATES = [
 
 VAR_DIR = Path(_env("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_settings(
         _env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
-        conn_max_age=60,
-        conn_health_checks=True,
+        pool_size=int(_env_number("PORTAL_DB_POOL_SIZE", 8)),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several gunicorn workers share the file. IMMEDIATE takes the write lock when a
-    # transaction begins, so a transaction that writes never fails to upgrade its read lock
-    # midway ("database is locked" with no wait); `timeout` is SQLite's busy timeout, how long
-    # a writer waits for the lock; WAL lets readers run beside the one writer, and
-    # synchronous=NORMAL is the durability WAL is meant to run with (a power cut may lose the
-    # last commits, never corrupt the file).
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A pool per worker process instead of a connection kept per thread (up to 64 a worker):
-    # the relay gives its connection back while it waits on the License API (portal.relay.services),
-    # so a few connections serve all of a worker's threads. PORTAL_DB_POOL_SIZE bounds them.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": int(_env_number("PORTAL_DB_POOL_SIZE", 8)),
-        "timeout": 10,
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
@@ -301,24 +280,4 @@ LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
 # client's frames: they hold shared keys, signed headers and end users' passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.operations.error_reports.SecretFramesFilter"
 
-_CLIENT_MISTAKES = [
-    "RequestDataTooBig",
-    "TooManyFieldsSent",
-    "TooManyFilesSent",
-    "SuspiciousMultipartForm",
-]
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # One JSON object a line (portal/logging.py); gunicorn's own logs keep their plain format.
-    "formatters": {"json": {"()": "portal.operations.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "filters": {"client_mistake": {"()": "portal.operations.logging.ClientMistakeFilter"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
-        # A client's malformed body: a 400 and a WARNING, not an ERROR (Django says ERROR).
-        **{f"django.security.{name}": {"filters": ["client_mistake"]} for name in _CLIENT_MISTAKES},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)

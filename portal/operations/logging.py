@@ -93,3 +93,33 @@ class ClientMistakeFilter(logging.Filter):
         if record.levelno > logging.WARNING:
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+# Django logs a client's malformed body at ERROR; these are the client's mistakes, not ours.
+_CLIENT_MISTAKES = [
+    "RequestDataTooBig",
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "SuspiciousMultipartForm",
+]
+
+
+def logging_config(level: str) -> dict[str, object]:
+    """settings.LOGGING: one JSON object a line on standard error (gunicorn's own logs keep
+    their plain format), and a client's malformed body a WARNING with its 400, not an ERROR."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "portal.operations.logging.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "filters": {"client_mistake": {"()": "portal.operations.logging.ClientMistakeFilter"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+            **{
+                f"django.security.{name}": {"filters": ["client_mistake"]}
+                for name in _CLIENT_MISTAKES
+            },
+        },
+    }
