@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,3 +154,11 @@ def key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo(settings: object, key_path: Path, db: None) -> None:
     seed_demo(settings, key_path)
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> None:
+    """The static files a production server serves, collected as `make run` and the image do:
+    a page rendered under gunicorn's production settings needs their manifest."""
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(command, cwd=Path(__file__).resolve().parents[1], check=True)

@@ -58,7 +58,9 @@ def upstream_api() -> Iterator[_LicenseApi]:
 
 
 @pytest.fixture(scope="module")
-def port(upstream_api: _LicenseApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def port(
+    upstream_api: _LicenseApi, tmp_path_factory: pytest.TempPathFactory, collected_static: None
+) -> Iterator[int]:
     """gunicorn with the repository's config and a SQLite file of its own."""
     folder = tmp_path_factory.mktemp("bodies")
     with socket.socket() as probe:

@@ -80,7 +80,7 @@ def license_api() -> Iterator[_LicenseApi]:
 
 
 @pytest.fixture(scope="module")
-def migrated_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated_var_dir(tmp_path_factory: pytest.TempPathFactory, collected_static: None) -> Path:
     """A migrated SQLite database of its own (whatever database the suite runs on), to copy."""
     var_dir = tmp_path_factory.mktemp("migrated")
     env = {**os.environ, "DATABASE_URL": "", "PORTAL_VAR_DIR": str(var_dir)}
