@@ -79,10 +79,9 @@ def _enrol(request: HttpRequest) -> HttpResponse:
         user=request.user, confirmed=False, defaults={"name": "authenticator"}
     )
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if _check_token(request, form, device=device):
-            codes = _confirm(request, device)
-            return render(request, "console/recovery_codes.html", {"codes": codes})
+    if request.method == "POST" and form.is_valid() and _check_token(request, form, device):
+        codes = _confirm(request, device)
+        return render(request, "console/recovery_codes.html", {"codes": codes})
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, light="#ffffff")
     context = {"form": form, "qr_svg": qr_svg, "secret": _secret_text(device)}
     return render(request, "console/enrol.html", context)

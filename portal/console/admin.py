@@ -29,6 +29,7 @@ class StaffMemberAdmin(admin.ModelAdmin):
             except staff.InvitationError as error:
                 self.message_user(request, str(error), messages.ERROR)
                 continue
-            self.message_user(request, _("Invited %(email)s: %(link)s") % {
-                "email": member.user.email, "link": link
-            })
+            self.message_user(
+                request,
+                _("Invited %(email)s: %(link)s") % {"email": member.user.email, "link": link},
+            )

@@ -58,7 +58,11 @@ class ActivityFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Kind"),
         required=False,
-        choices=[("", _("Any")), ("activation", _("Activation")), ("deactivation", _("Deactivation"))],
+        choices=[
+            ("", _("Any")),
+            ("activation", _("Activation")),
+            ("deactivation", _("Deactivation")),
+        ],
     )
     product = forms.CharField(label=_("Product"), required=False, max_length=100)
     outcome = forms.ChoiceField(

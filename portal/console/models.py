@@ -43,14 +43,22 @@ class SignInFailure(models.Model):
     address = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M}"
+
 
 class ConsoleSettings(models.Model):
-    """The console's own settings per tenant (apart from TenantSettings, which the operator owns)."""
+    """The console's own settings per tenant, kept apart from TenantSettings (the operator's)."""
 
     tenant = models.OneToOneField(
         TenantSettings, on_delete=models.CASCADE, related_name="console_settings"
     )
-    activity_retention_days = models.PositiveIntegerField(_("keep activity for (days)"), default=365)
+    activity_retention_days = models.PositiveIntegerField(
+        _("keep activity for (days)"), default=365
+    )
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.activity_retention_days} days"
 
 
 class Activity(models.Model):
@@ -73,6 +81,9 @@ class Activity(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["tenant", "-at"])]
 
+    def __str__(self) -> str:
+        return f"{self.reference} {self.kind} {self.outcome}"
+
 
 class AuditEvent(models.Model):
     """A sign-in or a change to the tenant's brand or credentials: who and when."""
@@ -88,3 +99,6 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.action}"
