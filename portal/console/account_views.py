@@ -75,9 +75,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 
 def _enrol(request: HttpRequest) -> HttpResponse:
-    device, _created = TOTPDevice.objects.get_or_create(
-        user=request.user, confirmed=False, defaults={"name": "authenticator"}
-    )
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=request.user, confirmed=False, name="app")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _check_token(request, form, device):
         codes = _confirm(request, device)

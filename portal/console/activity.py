@@ -73,17 +73,29 @@ def filter_activity(tenant_pk: int, filters: dict) -> QuerySet[Activity]:
 def csv_rows(rows: QuerySet[Activity]) -> Iterator[list[object]]:
     yield CSV_COLUMNS
     for row in rows.iterator(chunk_size=500):
-        yield [
-            row.at.isoformat(),
-            row.kind,
-            row.product,
-            row.license,
-            row.computer,
-            row.outcome,
-            row.code,
-            row.reference,
-            "" if row.upstream_ms is None else row.upstream_ms,
-        ]
+        yield [_inert(cell) for cell in _csv_cells(row)]
+
+
+def _csv_cells(row: Activity) -> list[object]:
+    return [
+        row.at.isoformat(),
+        row.kind,
+        row.product,
+        row.license,
+        row.computer,
+        row.outcome,
+        row.code,
+        row.reference,
+        "" if row.upstream_ms is None else row.upstream_ms,
+    ]
+
+
+def _inert(cell: object) -> object:
+    """Product and computer names come from end users' request files: a spreadsheet must not
+    run one as a formula (OWASP's CSV injection advice: lead with a quote)."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
 
 
 def count_per_day(tenant_pk: int, days: int) -> list[tuple[date, int, int]]:

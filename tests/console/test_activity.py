@@ -106,3 +106,12 @@ def test_purge_deletes_activity_past_the_tenants_retention(acme_owner, upstream)
     call_command("purge", stdout=io.StringIO())
 
     assert [row[3] for row in export(acme_owner)[1:]] == ["…NEW1"]
+
+
+def test_csv_export_keeps_a_computer_name_from_running_as_a_formula(acme_owner, upstream) -> None:
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upload(ACME, make_request_file(hostname='=HYPERLINK("https://evil.test","x")'))
+
+    rows = export(acme_owner)
+
+    assert rows[1][4] == '\'=HYPERLINK("https://evil.test","x")'
