@@ -102,3 +102,41 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} {self.action}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a tenant's relay events go. The queue is the activity table itself: each drain
+    turns the tenant's activity past `last_activity_id` into deliveries, so recording a relay
+    costs nothing more than its one insert."""
+
+    tenant = models.OneToOneField(TenantSettings, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(_("URL"), max_length=500)
+    secret_encrypted = models.TextField(editable=False)
+    last_activity_id = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: at least once, retried with backoff for a day."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True)
+    gave_up = models.BooleanField(default=False)
+    last_status = models.PositiveIntegerField(null=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "activity"], name="one_delivery_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} to {self.endpoint_id}"

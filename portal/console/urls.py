@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.console import account_views, views
+from portal.console import account_views, views, webhook_views
 
 app_name = "console"
 urlpatterns = [
@@ -19,4 +19,10 @@ urlpatterns = [
     path("brand/", views.brand, name="brand"),
     path("audit/", views.audit, name="audit"),
     path("retention/", views.retention, name="retention"),
+    path("webhook/", webhook_views.webhook, name="webhook"),
+    path(
+        "webhook/deliveries/<int:delivery_pk>/send-again",
+        webhook_views.send_again,
+        name="webhook-send-again",
+    ),
 ]
