@@ -80,6 +80,10 @@ INSTALLED_APPS = [
     "portal.relay",
     "portal.tenants",
     "portal.operations",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "portal.console",
     "sandbox",
 ]
 
@@ -101,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the console's second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -199,6 +205,10 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 # signed cookie, then the session) builds a signer on every request, 8 us of CPU each, for the
 # portal's pages too, which never show one.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# The console's invitations go out through send_mail; with no mail server configured they are
+# written to the log (the command that invites prints the link too).
+EMAIL_BACKEND = _env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = _env("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
 CSRF_FAILURE_VIEW = "portal.relay.views.csrf_failure"
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. htmx is set up

@@ -7,6 +7,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("portal.urls")),
     path("admin/", admin.site.urls),
+    path("console/", include("portal.console.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 
+from portal.console.activity import record_activity
 from portal.licensespring import client as license_api
 from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
 from portal.operations import metrics
@@ -281,6 +282,7 @@ def _log(
         total_ms=line["total_ms"],
         token_ms=line["token_ms"],
     )
+    record_activity(tenant.pk, request_file, line)  # the vendor's console; never raises
 
 
 def _describe_license(request_file: RequestFile | None) -> str | None:

@@ -1,0 +1,141 @@
+"""Webhooks: each relay of a tenant as a signed JSON event, posted outside the request.
+
+Signature (Stripe-like): `X-Portal-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+"<t>.<body>" with the endpoint's secret>`; receivers reject old timestamps to stop replays.
+`manage.py deliver_webhooks` drains the queue (once, or --loop); nothing here runs in an upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+import httpx
+from django.db import transaction
+from django.utils import timezone
+
+from portal.console.models import Activity, WebhookDelivery, WebhookEndpoint
+from portal.tenants.secrets import decrypt_secret, encrypt_secret
+
+logger = logging.getLogger("portal.console.webhooks")
+
+RETRY_FOR = timedelta(hours=24)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+BATCH = 100
+
+_transport: httpx.BaseTransport | None = None
+
+
+def set_transport(transport: httpx.BaseTransport | None) -> None:
+    """Tests: send through a fake transport instead of the network."""
+    global _transport
+    _transport = transport
+
+
+def set_endpoint(*, tenant_pk: int, url: str) -> str | None:
+    """Point the tenant's webhook at `url`; return a new secret when one was made (to show
+    once), None when the endpoint existed and keeps its secret. Starts from now, not history."""
+    latest = Activity.objects.filter(tenant_id=tenant_pk).order_by("-pk").first()
+    endpoint = WebhookEndpoint.objects.filter(tenant_id=tenant_pk).first()
+    if endpoint is not None:
+        endpoint.url = url
+        endpoint.save(update_fields=["url"])
+        return None
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    WebhookEndpoint.objects.create(
+        tenant_id=tenant_pk,
+        url=url,
+        secret_encrypted=encrypt_secret(secret),
+        last_activity_id=latest.pk if latest else 0,
+    )
+    return secret
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    message = str(timestamp).encode() + b"." + body
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def event_body(activity: Activity) -> bytes:
+    event = {
+        "type": "relay",
+        "time": activity.at.isoformat(),
+        "kind": activity.kind,
+        "product": activity.product,
+        "license": activity.license,
+        "computer": activity.computer,
+        "outcome": activity.outcome,
+        "code": activity.code,
+        "reference": activity.reference,
+        "upstream_ms": activity.upstream_ms,
+    }
+    return json.dumps(event, ensure_ascii=False).encode()
+
+
+def deliver_due() -> int:
+    """Queue new activity, then post every delivery that is due; return how many were sent."""
+    _enqueue_new_activity()
+    due = WebhookDelivery.objects.filter(
+        delivered_at=None, gave_up=False, next_attempt_at__lte=timezone.now()
+    ).select_related("endpoint", "activity")
+    sent = 0
+    with httpx.Client(transport=_transport, timeout=10.0, follow_redirects=False) as client:
+        for delivery in due.order_by("next_attempt_at")[:BATCH]:
+            sent += _attempt(client, delivery)
+    return sent
+
+
+def send_again(*, tenant_pk: int, delivery_pk: int) -> bool:
+    return bool(
+        WebhookDelivery.objects.filter(pk=delivery_pk, endpoint__tenant_id=tenant_pk).update(
+            next_attempt_at=timezone.now(), gave_up=False, delivered_at=None
+        )
+    )
+
+
+@transaction.atomic
+def _enqueue_new_activity() -> None:
+    now = timezone.now()
+    for endpoint in WebhookEndpoint.objects.select_for_update():
+        new = Activity.objects.filter(
+            tenant_id=endpoint.tenant_id, pk__gt=endpoint.last_activity_id
+        ).order_by("pk")[: BATCH * 10]
+        rows = [WebhookDelivery(endpoint=endpoint, activity=a, next_attempt_at=now) for a in new]
+        if rows:
+            WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+            endpoint.last_activity_id = rows[-1].activity_id
+            endpoint.save(update_fields=["last_activity_id"])
+
+
+def _attempt(client: httpx.Client, delivery: WebhookDelivery) -> int:
+    body = event_body(delivery.activity)
+    secret = decrypt_secret(delivery.endpoint.secret_encrypted)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Portal-Signature": sign(secret, body, int(time.time())),
+        "User-Agent": "OfflinePortal-Webhook/1",
+    }
+    delivery.attempts += 1
+    try:
+        response = client.post(delivery.endpoint.url, content=body, headers=headers)
+        delivery.last_status, delivery.last_error = response.status_code, ""
+        ok = response.is_success
+    except httpx.HTTPError as error:
+        delivery.last_status, delivery.last_error = None, type(error).__name__
+        ok = False
+    now = timezone.now()
+    if ok:
+        delivery.delivered_at = now
+    else:
+        wait = min(FIRST_RETRY * 2 ** (delivery.attempts - 1), LONGEST_WAIT)
+        delivery.next_attempt_at = now + wait
+        delivery.gave_up = now + wait > delivery.created_at + RETRY_FOR
+    delivery.save()
+    return int(ok)
