@@ -93,12 +93,19 @@ class TenantSettingsForm(forms.ModelForm):
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
-        if not cleaned.get("api_key") and not cleaned.get("client_id"):
+        if not self._kept_or_given("api_key") and not self._kept_or_given("client_id"):
             raise forms.ValidationError(
                 "Enter the vendor's License API credentials: an API key with its shared key, "
                 "or, for vendors on OAuth, a client ID with its client secret."
             )
         return cleaned
+
+    def _kept_or_given(self, name: str) -> object:
+        """The value the form gives, or the tenant's own where a narrower form (the vendor's
+        console) leaves the field out."""
+        if name in self.fields:
+            return self.cleaned_data.get(name)
+        return getattr(self.instance, name)
 
     def clean_logo_file(self) -> tuple[bytes, str] | None:
         return _read_image(self.cleaned_data.get("logo_file"))

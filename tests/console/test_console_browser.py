@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from portal.licensespring import client as license_api
+from portal.relay import upstream as license_api
 from tests import browser_support as support
 from tests.console.conftest import PASSWORD, current_code, invite
 from tests.factories import API_KEY, SHARED_KEY, make_request_file, seed_demo
