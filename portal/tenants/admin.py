@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.forms import TenantSettingsForm
 from portal.tenants.models import TenantHost, TenantSettings
@@ -12,8 +13,8 @@ from portal.tenants.models import TenantHost, TenantSettings
 class TenantHostInline(admin.TabularInline):
     model = TenantHost
     extra = 1
-    verbose_name = "host name"
-    verbose_name_plural = "host names (offline.acme.com; no scheme or path)"
+    verbose_name = _("host name")
+    verbose_name_plural = _("host names (offline.acme.com; no scheme or path)")
 
 
 @admin.register(TenantSettings)
@@ -28,7 +29,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "active"]}),
         (
-            "Brand",
+            _("Brand"),
             {
                 "fields": [
                     ("primary_color", "accent_color"),
@@ -41,7 +42,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "License API account",
+            _("License API account"),
             {
                 "fields": [
                     "api_url",
@@ -51,19 +52,20 @@ class TenantSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Flows", {"fields": ["activation_enabled", "deactivation_enabled"]}),
+        (_("Flows"), {"fields": ["activation_enabled", "deactivation_enabled"]}),
+        (_("Languages"), {"fields": ["language", "languages"]}),
     ]
 
     class Media:
         js = ["portal/admin_preview.js"]
 
-    @admin.display(description="hosts")
+    @admin.display(description=_("hosts"))
     def host_names(self, tenant: TenantSettings) -> str:
         return ", ".join(host.host for host in tenant.hosts.all())
 
-    @admin.display(description="shared key")
+    @admin.display(description=_("shared key"))
     def shared_key_status(self, tenant: TenantSettings) -> str:
-        return "set" if tenant.has_shared_key else "not set"
+        return _("set") if tenant.has_shared_key else _("not set")
 
     def get_queryset(self, request: object) -> object:
         return super().get_queryset(request).defer("logo", "favicon").prefetch_related("hosts")

@@ -21,7 +21,7 @@ def operator(client):
     return user
 
 
-def _form(**overrides: str) -> dict[str, str]:
+def _form(**overrides: object) -> dict[str, object]:
     data = {
         "name": "Acme",
         "slug": "acme",
@@ -33,6 +33,8 @@ def _form(**overrides: str) -> dict[str, str]:
         "new_shared_key": SECRET,
         "activation_enabled": "on",
         "deactivation_enabled": "on",
+        "language": "en",
+        "languages": ["en", "de"],
         "hosts-TOTAL_FORMS": "1",
         "hosts-INITIAL_FORMS": "0",
         "hosts-0-host": "offline.acme.test",
