@@ -95,6 +95,16 @@ def _static_files_without_manifest(settings) -> None:
     }
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The translation catalogues, compiled as `make run` and the image compile them (.mo files
+    are built, never committed); compilemessages skips those whose .po has not changed."""
+    from django.core.management import call_command
+
+    call_command(
+        "compilemessages", verbosity=0, ignore_patterns=[".*", "node_modules", "staticfiles"]
+    )
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The browser tests' axe and keyboard report, in the test output (issue 6)."""
     browser_support.write_report(terminalreporter)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 UNREACHABLE = _(
@@ -187,4 +188,7 @@ def describe_request_file_error(code: str, fallback: str) -> str:
     if code not in REQUEST_FILE_MESSAGES:
         return fallback
     message, advice = REQUEST_FILE_MESSAGES[code]
-    return f"{message} {advice}".strip()
+    if not advice:
+        return str(message)
+    # Translators: what is wrong, then what to do; Japanese, for one, puts no space between.
+    return gettext("%(problem)s %(advice)s") % {"problem": message, "advice": advice}

@@ -136,8 +136,8 @@
       if (!status || !event.detail.lengthComputable) return;
       status.textContent = event.detail.loaded >= event.detail.total
         ? _("Waiting for the licensing service…")
-        : fill(_("Uploading… %(percent)s%%"), {
-          percent: Math.round((100 * event.detail.loaded) / event.detail.total)
+        : fill(_("Uploading… %(percent)s"), {
+          percent: Math.round((100 * event.detail.loaded) / event.detail.total) + "%"
         }, true);
     });
     form.addEventListener("htmx:sendError", function () {
