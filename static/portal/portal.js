@@ -11,6 +11,10 @@
   var fill = window.interpolate || function (text, values) {
     return text.replace(/%\((\w+)\)s/g, function (match, key) { return values[key]; });
   };
+  // A file name or code inside a right-to-left sentence keeps its own order (bidi isolates);
+  // left-to-right text needs none.
+  var RTL = document.documentElement.dir === "rtl";
+  function isolate(text) { return RTL ? "\u2068" + text + "\u2069" : text; }
   var KINDS = { activation: _("Activation request"), deactivation: _("Deactivation request") };
 
   function announce(text) {
@@ -49,7 +53,7 @@
     heading.id = "progress-heading";
     heading.textContent = _("Sending your request…");
     card.appendChild(heading);
-    card.appendChild(line("file-name", fill(_("File: %(name)s"), { name: name }, true)));
+    card.appendChild(line("file-name", fill(_("File: %(name)s"), { name: isolate(name) }, true)));
     var meta = line("meta", "");
     meta.dataset.requestMeta = "";
     card.appendChild(meta);
@@ -64,10 +68,10 @@
     details.then(function (info) {
       var parts = [];
       if (info.kind) parts.push(info.kind);
-      if (info.product) parts.push(fill(_("product %(code)s"), { code: info.product }, true));
+      if (info.product) parts.push(fill(_("product %(code)s"), { code: isolate(info.product) }, true));
       meta.textContent = parts.join(", ");
     });
-    announce(fill(_("Sending %(name)s to the licensing service."), { name: name }, true));
+    announce(fill(_("Sending %(name)s to the licensing service."), { name: isolate(name) }, true));
   }
 
   function requestDetails(form) {
