@@ -86,7 +86,7 @@ class TenantSettingsForm(forms.ModelForm):
         )
 
     def clean_languages(self) -> str:
-        return ",".join(self.cleaned_data["languages"])
+        return ",".join(parse_languages(",".join(self.cleaned_data["languages"])))
 
     def clean_primary_color(self) -> str:
         return self.cleaned_data["primary_color"].upper()

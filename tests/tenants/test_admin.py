@@ -115,3 +115,23 @@ def test_tenant_admin_takes_a_logo_larger_than_a_request_body(client, operator):
 
     assert response.status_code == 302
     assert TenantSettings.objects.get().logo_type == "image/png"
+
+
+def test_tenant_admin_saves_the_default_and_offered_languages(client, operator):
+    response = client.post(
+        "/admin/tenants/tenantsettings/add/", _form(language="de", languages=["fr", "de"])
+    )
+
+    assert response.status_code == 302
+    tenant = TenantSettings.objects.get(slug="acme")
+    assert (tenant.language, tenant.languages) == ("de", "de,fr")
+
+
+def test_tenant_admin_refuses_a_default_language_it_does_not_offer(client, operator):
+    response = client.post(
+        "/admin/tenants/tenantsettings/add/", _form(language="ja", languages=["de", "fr"])
+    )
+
+    assert response.status_code == 200
+    assert "The default language must be one of the languages offered." in response.text
+    assert not TenantSettings.objects.exists()
