@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -93,6 +94,13 @@ def _static_files_without_manifest(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_over() -> Iterator[None]:
+    """A request leaves its language active on the thread; the next test starts in English."""
+    yield
+    translation.deactivate()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
