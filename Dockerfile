@@ -18,8 +18,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # nginx reads every request whole before gunicorn's threads see it (gunicorn.conf.py says why);
 # gunicorn starts and stops it. Debian's smallest build is enough.
+# gettext compiles the translation catalogues below and is removed again in that step.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nginx-light \
+ && apt-get install -y --no-install-recommends nginx-light gettext \
  && rm -rf /var/lib/apt/lists/*
 
 # gunicorn keeps its control socket (for gunicornc) in the home folder, or in /dev/shm
@@ -33,11 +34,15 @@ RUN pip install --no-cache-dir -r requirements.txt
 
 # The code stays root-owned: the portal user can read it, not change it.
 COPY . .
-# collectstatic only imports settings; the key exists for this one command and is not kept.
+# collectstatic and compilemessages only import settings; the key exists for these commands
+# and is not kept. The catalogues (locale/) are compiled here: .mo files are never committed.
 # The portal's user owns /data; group 0 may write it too, for platforms that run images as an
 # arbitrary user in group 0 (OpenShift).
 RUN DJANGO_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput \
       --verbosity 0 \
+ && DJANGO_SECRET_KEY=compilemessages-build-only python manage.py compilemessages \
+      --ignore '.*' --verbosity 0 \
+ && apt-get purge -y --auto-remove gettext \
  && python -m compileall -q offline_portal portal sandbox \
  && chmod 0755 docker/entrypoint.sh docker/manage \
  && ln -s /app/docker/manage /usr/local/bin/manage \

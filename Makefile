@@ -38,7 +38,8 @@ $(VENV)/.browser: package-lock.json scripts/install-browser | $(VENV)/bin/python
 	scripts/install-browser
 	touch $@
 
-run: $(VENV)/.runtime $(VENV)/.nginx
+run: $(VENV)/.runtime $(VENV)/.nginx $(VENV)/.gettext
+	$(PY) manage.py compilemessages --ignore '.*' --ignore node_modules --verbosity 0
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sandbox_seed sandbox/fixtures/demo.json
 	$(PY) manage.py upsert_tenant demo.localhost --name "Demo Vendor" \
@@ -56,7 +57,7 @@ run: $(VENV)/.runtime $(VENV)/.nginx
 	@echo "Demo tenant on OAuth: http://oauth.localhost:$(PORT)/"
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py offline_portal.wsgi
 
-test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
+test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx $(VENV)/.gettext
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
@@ -64,7 +65,7 @@ test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
 # The whole suite again on a throwaway PostgreSQL server (Debian's, installed when missing),
 # including the scale-out test of two portal instances on one database.
 .PHONY: test-postgres
-test-postgres: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx
+test-postgres: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx $(VENV)/.gettext
 	scripts/postgres-test-server run -- $(VENV)/bin/pytest
 
 # Throughput, latency, CPU and memory under the production server, driven by locust (see
@@ -91,3 +92,18 @@ CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
 .PHONY: container-test
 container-test:
 	CONTAINER_ENGINE=$(CONTAINER_ENGINE) $(PYTHON) scripts/container_test.py
+
+# The translation catalogues (locale/<language>/LC_MESSAGES): the portal's strings, then
+# portal.js's. Translate every new entry before committing; `make test` checks them.
+LOCALES := -l de -l fr -l es -l ja -l ar
+MESSAGES_IGNORE := -i node_modules -i staticfiles -i tests -i scripts -i var -i test-artifacts -i docs
+.PHONY: messages
+messages: $(VENV)/.dev $(VENV)/.gettext
+	PORTAL_DEV_DEFAULTS=true $(PY) manage.py makemessages $(LOCALES) --no-location --no-obsolete $(MESSAGES_IGNORE)
+	PORTAL_DEV_DEFAULTS=true $(PY) manage.py makemessages -d djangojs $(LOCALES) --no-location --no-obsolete $(MESSAGES_IGNORE)
+
+# GNU gettext (msgfmt, xgettext) for the catalogues (Debian's, when missing; see
+# scripts/install-gettext).
+$(VENV)/.gettext: scripts/install-gettext | $(VENV)/bin/python
+	scripts/install-gettext
+	touch $@

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -88,7 +89,9 @@ def reset(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "sandbox/reset.html")
     reset_sandbox()
-    messages.success(request, "The sandbox is reset: every seat is free and no usage is synced.")
+    messages.success(
+        request, gettext("The sandbox is reset: every seat is free and no usage is synced.")
+    )
     return redirect("sandbox:index")
 
 

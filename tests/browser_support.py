@@ -7,7 +7,9 @@ test-artifacts/browser-report.txt; screenshots go to test-artifacts/screenshots/
 
 from __future__ import annotations
 
+import gettext
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,3 +140,67 @@ def write_report(terminalreporter: pytest.TerminalReporter) -> None:
     for line in REPORT:
         terminalreporter.write_line(line)
     terminalreporter.write_line(f"(also in {REPORT_FILE.relative_to(ROOT)})")
+
+
+# Words a translated page keeps in English: file names, units, the sample's host name, and the
+# other languages' names in the language menu (each written in its own language).
+ENGLISH_ALLOWED = {"ls_activation", "ls_deactivation", "req", "lic", "notes", "KB", "USB", "vm"}
+# Words that mean nothing in German, French or Spanish: one of them is English left over.
+ENGLISH_ONLY_WORDS = {
+    "the", "your", "you", "this", "with", "file", "request", "please", "and", "is", "was",
+    "not", "could", "from", "to", "again", "here", "of",
+}  # fmt: skip
+LATIN_SCRIPT = {"de", "fr", "es"}
+
+
+def page_words(page: Page) -> str:
+    """The page's text as a reader meets it (title, text, accessible names and announcements),
+    without what is data, not wording: code, the tenant's name, the facts' values, the menu."""
+    return page.evaluate(
+        """() => {
+          const copy = document.body.cloneNode(true);
+          copy.querySelectorAll('code, option, script, .brand-name, dl.facts dd')
+            .forEach((element) => element.remove());
+          const parts = [document.title.split(' · ')[0]];
+          copy.querySelectorAll('[aria-label], [data-announce], [title], [alt]').forEach((el) => {
+            for (const name of ['aria-label', 'data-announce', 'title', 'alt']) {
+              if (el.getAttribute(name)) parts.push(el.getAttribute(name));
+            }
+          });
+          const walker = document.createTreeWalker(copy, NodeFilter.SHOW_TEXT);
+          while (walker.nextNode()) parts.push(walker.currentNode.nodeValue);
+          parts.push(document.getElementById('announcer').textContent);
+          return parts.join(' ').replace(/\\s+/g, ' ');
+        }"""
+    )
+
+
+def english_left(page: Page, language: str) -> list[str]:
+    """English still on a page that should be in `language`: any English phrase of the
+    catalogues whose translation differs, and, for Japanese and Arabic, any Latin word outside
+    ENGLISH_ALLOWED; for German, French and Spanish, any word only English has."""
+    text = page_words(page)
+    found = [phrase for phrase in _english_phrases(language) if phrase in text]
+    words = re.findall(r"[A-Za-z][A-Za-z_’'-]*", text)
+    if language in LATIN_SCRIPT:
+        found += [word for word in words if word.lower() in ENGLISH_ONLY_WORDS]
+    else:
+        found += [word for word in words if word not in ENGLISH_ALLOWED]
+    return found
+
+
+def _english_phrases(language: str) -> set[str]:
+    """Each English msgid's runs of two words or more (between markup and placeholders)."""
+    phrases: set[str] = set()
+    for domain in ("django", "djangojs"):
+        catalogue = gettext.translation(domain, ROOT / "locale", languages=[language])
+        for key, translated in catalogue._catalog.items():
+            english = key[0] if isinstance(key, tuple) else key
+            english = english.split("\x04")[-1]  # a context's prefix
+            if not english or translated == english:
+                continue
+            for run in re.split(r"<[^>]+>|%\(\w+\)s|\{\w+\}", english):
+                run = " ".join(run.split()).strip(" .,:;()")
+                if len(run.split()) >= 2:
+                    phrases.add(run)
+    return phrases

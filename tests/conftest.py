@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -139,6 +140,23 @@ def _static_files_without_manifest(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_over() -> Iterator[None]:
+    """A request leaves its language active on the thread; the next test starts in English."""
+    yield
+    translation.deactivate()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The translation catalogues, compiled as `make run` and the image compile them (.mo files
+    are built, never committed); compilemessages skips those whose .po has not changed."""
+    from django.core.management import call_command
+
+    call_command(
+        "compilemessages", verbosity=0, ignore_patterns=[".*", "node_modules", "staticfiles"]
+    )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

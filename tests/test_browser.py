@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from playwright.sync_api import Browser, Download, Page, Route, expect, sync_playwright
 
 from portal.relay import upstream as upstream_client
@@ -607,3 +608,89 @@ def test_sandbox_form_reads_well_dark_narrow_and_without_javascript(open_page):
     for state, pixels in overflow.items():
         support.report(f"375px {state:<34} {pixels}px wider than the screen")
     assert overflow == dict.fromkeys(overflow, 0)
+
+
+# The portal in each of its languages (issue 23): a browser set to the language gets the
+# upload page, an activation, a deactivation and an error with no English left on the page.
+LANGUAGES = ["de", "fr", "es", "ja", "ar"]
+
+
+def in_language(language: str, english: str) -> str:
+    with translation.override(language):
+        return translation.gettext(english)
+
+
+def assert_speaks(page: Page, language: str, state: str) -> None:
+    assert support.english_left(page, language) == [], state
+    assert_accessible(page, f"{state} ({language})")
+    support.save_screenshot(page, f"{language}-{state.replace(' ', '-')}")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_portal_speaks_the_browsers_language_with_no_english_left(open_page, language):
+    page = open_page(locale=language)
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", language)
+    expect(html).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
+    assert_speaks(page, language, "upload page")
+
+    with page.expect_download():
+        choose_file(page, ACTIVATE)
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_have_text(in_language(language, READY))
+    assert_speaks(page, language, "activation result")
+
+    choose_file(page, DEACTIVATE, "ls_deactivation.req")
+    expect(heading).to_have_text(in_language(language, DEACTIVATED))
+    assert_speaks(page, language, "deactivation result")
+
+    choose_file(page, "this is not a request file", "notes.req")
+    expect(heading).to_have_text(in_language(language, "This request could not be completed"))
+    expect(page.locator("#outcome")).to_contain_text("notes.req")
+    assert_speaks(page, language, "file error")
+
+
+@pytest.mark.parametrize("language", ["ja", "ar"])
+def test_japanese_and_arabic_fit_a_phone_screen(open_page, language):
+    page = open_page(locale=language, viewport={"width": 375, "height": 740})
+    overflow = {"upload page": support.horizontal_overflow(page)}
+    support.save_screenshot(page, f"{language}-upload-375px")
+    with page.expect_download():
+        choose_file(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+    expect(page.locator("#outcome-heading")).to_have_text(in_language(language, READY))
+    overflow["activation result"] = support.horizontal_overflow(page)
+    support.save_screenshot(page, f"{language}-activation-result-375px")
+
+    assert overflow == dict.fromkeys(overflow, 0)
+
+
+def test_arabic_result_card_is_laid_out_right_to_left(open_page):
+    page = open_page(locale="ar")
+    with page.expect_download():
+        choose_file(page, ACTIVATE)
+    panel = page.locator(".panel-success")
+    expect(panel).to_be_visible()
+
+    edges = panel.evaluate(
+        "(el) => [getComputedStyle(el).borderRightWidth, getComputedStyle(el).borderLeftWidth]"
+    )
+    heading = page.locator("#outcome-heading").bounding_box()
+    card = panel.bounding_box()
+    # The accent bar is on the reading side (the right), and the heading starts there.
+    assert edges == ["6px", "1px"]
+    assert card["x"] + card["width"] - (heading["x"] + heading["width"]) < 40
+
+
+def test_language_menu_works_without_javascript_and_is_remembered(open_page):
+    page = open_page(java_script_enabled=False)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    page.get_by_label("Language").select_option("de")
+    page.get_by_role("button", name="Change language").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("h1")).to_have_text(
+        in_language("de", "Activate or deactivate your software offline")
+    )
+    page.goto("/r/no-such-result/")
+    expect(page.locator("html")).to_have_attribute("lang", "de")

@@ -17,7 +17,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.utils.functional import Promise
 from django.utils.http import parse_header_parameters
+from django.utils.translation import gettext_lazy as _
 
 
 def body_limit(path: str) -> int:
@@ -105,22 +107,27 @@ class BodySizeLimitMiddleware:
 
 
 # What a machine client reads for each refusal that Django or a middleware makes as a page.
-_API_REFUSALS: dict[int, tuple[str, str]] = {
+# The messages follow Accept-Language (TenantMiddleware activates it); the codes stay English.
+_API_REFUSALS: dict[int, tuple[str, Promise]] = {
     400: (
         "bad_request",
-        "The portal cannot accept this request. Send the .req file to POST /api/v1/requests, "
-        "as the whole body or as the multipart form field named file.",
+        _(
+            "The portal cannot accept this request. Send the .req file to POST "
+            "/api/v1/requests, as the whole body or as the multipart form field named file."
+        ),
     ),
-    403: ("forbidden", "This request is not allowed."),
+    403: ("forbidden", _("This request is not allowed.")),
     404: (
         "not_found",
-        "There is nothing at this address. Request files go to POST /api/v1/requests.",
+        _("There is nothing at this address. Request files go to POST /api/v1/requests."),
     ),
-    405: ("method_not_allowed", "Send request files to this address with POST."),
+    405: ("method_not_allowed", _("Send request files to this address with POST.")),
     500: (
         "server_error",
-        "Something went wrong inside the portal. Your request file is fine: please try again "
-        "in a minute.",
+        _(
+            "Something went wrong inside the portal. Your request file is fine: please try "
+            "again in a minute."
+        ),
     ),
 }
 
@@ -150,7 +157,7 @@ class ApiErrorsMiddleware:
 def _as_json_refusal(response: HttpResponseBase) -> JsonResponse:
     status = response.status_code
     code, message = _API_REFUSALS.get(status) or _API_REFUSALS[400 if status < 500 else 500]
-    refusal = JsonResponse({"status": status, "code": code, "message": message}, status=status)
+    refusal = JsonResponse({"status": status, "code": code, "message": str(message)}, status=status)
     for name, value in response.items():  # Allow, Retry-After, the security headers
         if name.lower() not in {"content-type", "content-length"}:
             refusal[name] = value

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from portal.operations import metrics
 from portal.operations.models import RateLimitCounter
@@ -27,7 +28,7 @@ from portal.relay.errors import RelayError
 
 logger = logging.getLogger("portal.rate_limits")
 
-MESSAGE = (
+MESSAGE = _(
     "Too many requests from your network in a short time. Please wait a moment, then try again."
 )
 
@@ -64,7 +65,7 @@ def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
             },
         )
         metrics.record_rate_limited(tenant=tenant_slug)
-        raise RelayError(429, "rate_limited", MESSAGE, retry_after=retry_after)
+        raise RelayError(429, "rate_limited", str(MESSAGE), retry_after=retry_after)
 
 
 def client_address(request: HttpRequest) -> str:

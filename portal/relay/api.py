@@ -4,6 +4,7 @@ outcome) out. The same service function as the pages."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -40,8 +41,10 @@ def _uploaded_request(request: HttpRequest) -> bytes:
         raise RelayError(
             400,
             "missing_file",
-            "This upload has no request file. Send the .req file as the form field named "
-            "file, or as the whole request body.",
+            gettext(
+                "This upload has no request file. Send the .req file as the form field named "
+                "file, or as the whole request body."
+            ),
         )
     return upload_file.read()
 

@@ -1,73 +1,98 @@
-"""What went wrong with a relay, in words an end user can act on (protocol spec, section 4)."""
+"""What went wrong with a relay, in words an end user can act on (protocol spec, section 4).
+
+Every text is looked up by its stable code and translated into the request's language when the
+error is made; the code itself stays English for machines and support.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-UNREACHABLE = (
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+UNREACHABLE = _(
     "The licensing service could not be reached just now. Your request file is fine: "
     "please try again in a minute."
 )
 
 # Upstream error codes, as the end user should read them.
-UPSTREAM_MESSAGES: dict[str, str] = {
-    "license_activated_max_times": (
+UPSTREAM_MESSAGES: dict[str, Promise] = {
+    "license_activated_max_times": _(
         "This license is already active on its maximum number of computers. Deactivate it on "
         "a computer you no longer use, then try again."
     ),
-    "license_not_found": (
+    "license_not_found": _(
         "No matching license was found. Check the license key, or the e-mail address and "
         "password you entered in the software, then make a new request file."
     ),
-    "license_key_required": "The request file has no license key. Enter your key in the software "
-    "and make a new request file.",
-    "license_not_enabled": "This license has been disabled. Please contact the vendor's support.",
-    "license_not_active": (
+    "license_key_required": _(
+        "The request file has no license key. Enter your key in the software "
+        "and make a new request file."
+    ),
+    "license_not_enabled": _(
+        "This license has been disabled. Please contact the vendor's support."
+    ),
+    "license_not_active": _(
         "This license is not active: it may have expired or not started yet. Please contact "
         "the vendor's support."
     ),
-    "trial_expired": "The trial period of this license has ended. Contact the vendor to buy a "
-    "full license.",
-    "device_not_found": (
+    "trial_expired": _(
+        "The trial period of this license has ended. Contact the vendor to buy a full license."
+    ),
+    "device_not_found": _(
         "This computer is not active on that license, so there was nothing to deactivate. It "
         "may already have been deactivated."
     ),
-    "unknown_product": (
+    "unknown_product": _(
         "The licensing service does not know the product in this request file. It may have "
         "been made for another vendor's software."
     ),
-    "product_not_bundle": "The product in this request file is not a bundle.",
-    "disabled_product": "This product is no longer available for activation. Please contact the "
-    "vendor's support.",
-    "archived_product": "This product is no longer available for activation. Please contact the "
-    "vendor's support.",
-    "api_key_product_not_allowed": (
+    "product_not_bundle": _("The product in this request file is not a bundle."),
+    "disabled_product": _(
+        "This product is no longer available for activation. Please contact the vendor's support."
+    ),
+    "archived_product": _(
+        "This product is no longer available for activation. Please contact the vendor's support."
+    ),
+    "api_key_product_not_allowed": _(
         "This portal is not allowed to activate this product. Please contact the vendor's support."
     ),
-    "missing_hardware_id": "The request file does not identify the computer. Make a new request "
-    "file with your software.",
-    "signature_mismatch": (
+    "missing_hardware_id": _(
+        "The request file does not identify the computer. Make a new request "
+        "file with your software."
+    ),
+    "signature_mismatch": _(
         "The request file's signature does not match. The file may have been changed after "
         "your software saved it, or made for another vendor's software. Make a new request "
         "file and upload it unchanged."
     ),
-    "validation_error": "The licensing service could not read this request file. Make a new "
-    "request file with your software and try again.",
-    "invalid_json": "The licensing service could not read this request file. Make a new "
-    "request file with your software and try again.",
-    "missing_parameters": "The request file is missing information the licensing service needs. "
-    "Make a new request file with your software.",
-    "missing_content": "The request file arrived empty. Choose the file again and retry.",
-    "unsupported_product_feature": "This request uses a feature the license does not include. "
-    "Please contact the vendor's support.",
-    "rate_limited": "Too many requests right now. Please wait a moment, then try again.",
-    "not_found": "The licensing service could not find what this request refers to.",
+    "validation_error": _(
+        "The licensing service could not read this request file. Make a new "
+        "request file with your software and try again."
+    ),
+    "invalid_json": _(
+        "The licensing service could not read this request file. Make a new "
+        "request file with your software and try again."
+    ),
+    "missing_parameters": _(
+        "The request file is missing information the licensing service needs. "
+        "Make a new request file with your software."
+    ),
+    "missing_content": _("The request file arrived empty. Choose the file again and retry."),
+    "unsupported_product_feature": _(
+        "This request uses a feature the license does not include. "
+        "Please contact the vendor's support."
+    ),
+    "rate_limited": _("Too many requests right now. Please wait a moment, then try again."),
+    "not_found": _("The licensing service could not find what this request refers to."),
     "service_unreachable": UNREACHABLE,
-    "service_timeout": (
+    "service_timeout": _(
         "The licensing service took too long to answer. Nothing was changed on your side: "
         "please try again in a minute."
     ),
-    "portal_credentials_refused": (
+    "portal_credentials_refused": _(
         "This portal is not set up correctly: the licensing service refused its credentials. "
         "Please tell the vendor's support; your request file is fine."
     ),
@@ -77,6 +102,68 @@ UPSTREAM_MESSAGES: dict[str, str] = {
         "vendor's support with the reference below."
     ),
     "mismatched_answer": UNREACHABLE,
+}
+
+
+_SAVE_AGAIN = _("Save the request file again from your software and upload the new file.")
+_CHOOSE_REQ = _("Choose the request file (its name ends in .req) that your software saved.")
+
+# portal.licensespring.request_files' codes (it stays framework-free, its own texts English),
+# as the end user reads them. Fixed texts: a message never quotes the file, which may hold the
+# end user's password. Each entry is (message, advice).
+REQUEST_FILE_MESSAGES: dict[str, tuple[Promise, Promise | str]] = {
+    "empty": (_("This file is empty."), _CHOOSE_REQ),
+    "too_large": (
+        _("This file is too large to be a request file: request files are a few kilobytes."),
+        _CHOOSE_REQ,
+    ),
+    "not_base64": (
+        _("This is not a request file: its content is not in the format your software saves."),
+        _(
+            "Choose the request file (its name ends in .req) that your software saved. Upload "
+            "it as it is, without opening or editing it."
+        ),
+    ),
+    "not_json": (_("This request file is damaged or incomplete and cannot be read."), _SAVE_AGAIN),
+    "not_object": (_("This file does not contain a licensing request."), _SAVE_AGAIN),
+    "license_file": (
+        _(
+            "This is a license file (.lic), not a request file. A license file is what you get "
+            "back from this portal."
+        ),
+        _CHOOSE_REQ,
+    ),
+    "looks_like_json": (
+        _(
+            "This is the decoded content of a request file, not the file itself. Upload the "
+            "file exactly as your software saved it, or paste its content unchanged."
+        ),
+        "",
+    ),
+    "missing_request_type": (
+        _("This file does not say whether it activates or deactivates a license."),
+        _SAVE_AGAIN,
+    ),
+    "missing_product": (_("This request file does not name a product."), _SAVE_AGAIN),
+    "missing_hardware_id": (
+        _("This request file does not identify the computer (no hardware ID)."),
+        _SAVE_AGAIN,
+    ),
+    "missing_license": (
+        _(
+            "This request file has neither a license key nor a user name. Enter your license "
+            "key or user name in your software, then save the request file again and upload it."
+        ),
+        "",
+    ),
+    "missing_api_key": (
+        _(
+            "This request file does not say which software it was made by (no API key or "
+            "client ID). Save the request file again from your software; if this keeps "
+            "happening, contact the software vendor."
+        ),
+        "",
+    ),
 }
 
 
@@ -98,4 +185,15 @@ class RelayError(Exception):
 
 def describe_upstream_error(code: str, upstream_message: str) -> str:
     """The plain-language text for an upstream code; unknown codes show the upstream text."""
-    return UPSTREAM_MESSAGES.get(code) or upstream_message or UNREACHABLE
+    return str(UPSTREAM_MESSAGES.get(code) or upstream_message or UNREACHABLE)
+
+
+def describe_request_file_error(code: str, fallback: str) -> str:
+    """The plain-language text for a request file's refusal, in the active language."""
+    if code not in REQUEST_FILE_MESSAGES:
+        return fallback
+    message, advice = REQUEST_FILE_MESSAGES[code]
+    if not advice:
+        return str(message)
+    # Translators: what is wrong, then what to do; Japanese, for one, puts no space between.
+    return gettext("%(problem)s %(advice)s") % {"problem": message, "advice": advice}

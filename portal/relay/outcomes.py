@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.utils.translation import gettext
+
 from portal.licensespring.request_files import RequestFile
 from portal.relay.errors import UNREACHABLE, RelayError
 
@@ -38,7 +40,10 @@ def summarize_activation(request_file: RequestFile, body: bytes) -> dict[str, An
     licenses = [_describe_license(item) for item in license_objects]
     if not licenses:
         raise RelayError(
-            502, "unexpected_answer", UNREACHABLE, detail="The licensing service sent no license."
+            502,
+            "unexpected_answer",
+            str(UNREACHABLE),
+            detail=gettext("The licensing service sent no license."),
         )
     summary = {
         "kind": "activation",

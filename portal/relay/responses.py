@@ -6,6 +6,7 @@ import base64
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from portal.relay.errors import RelayError
 
@@ -45,8 +46,10 @@ def respond_body_too_large(request: HttpRequest) -> HttpResponse:
     error = RelayError(
         413,
         "too_large",
-        "This file is too large to be a request file (they are at most 64 KB). Choose the "
-        "ls_activation.req file your software saved.",
+        gettext(
+            "This file is too large to be a request file (they are at most 64 KB). Choose the "
+            "ls_activation.req file your software saved."
+        ),
     )
     if request.path.startswith("/api/"):
         return json_error(error)

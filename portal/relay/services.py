@@ -10,13 +10,19 @@ import re
 import secrets
 import time
 
+from django.utils.translation import gettext
+
 from portal.console.activity import record_activity
 from portal.licensespring import client as license_api
 from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
 from portal.operations import metrics
 from portal.relay import store as relay_store
 from portal.relay import upstream
-from portal.relay.errors import RelayError, describe_upstream_error
+from portal.relay.errors import (
+    RelayError,
+    describe_request_file_error,
+    describe_upstream_error,
+)
 from portal.relay.models import RelayResult
 from portal.relay.outcomes import summarize_activation, summarize_deactivation
 from portal.tenants.resolution import Tenant
@@ -86,7 +92,8 @@ def _read(data: bytes | str, reference: str) -> RequestFile:
         return read_request_file(data)
     except RequestFileError as error:
         status = 413 if error.code == "too_large" else 400
-        raise RelayError(status, error.code, error.message, reference=reference) from None
+        message = describe_request_file_error(error.code, error.message)
+        raise RelayError(status, error.code, message, reference=reference) from None
 
 
 def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) -> None:
@@ -94,14 +101,14 @@ def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) ->
         raise RelayError(
             403,
             "activation_disabled",
-            "This portal does not take activations.",
+            gettext("This portal does not take activations."),
             reference=reference,
         )
     if request_file.kind == "deactivation" and not tenant.deactivation_enabled:
         raise RelayError(
             403,
             "deactivation_disabled",
-            "This portal does not take deactivations.",
+            gettext("This portal does not take deactivations."),
             reference=reference,
         )
     if tenant.credentials.uses_oauth != bool(request_file.client_id and not request_file.api_key):
@@ -110,9 +117,12 @@ def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) ->
         raise RelayError(
             400,
             "wrong_vendor",
-            f"This request file was made for another vendor's software, not for "
-            f"{tenant.name}. Use the activation portal of the company that sold you the "
-            f"software.",
+            gettext(
+                "This request file was made for another vendor's software, not for "
+                "%(vendor)s. Use the activation portal of the company that sold you the "
+                "software."
+            )
+            % {"vendor": tenant.name},
             reference=reference,
         )
 

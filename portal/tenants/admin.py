@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.forms import TenantSettingsForm
 from portal.tenants.models import TenantHost, TenantSettings
@@ -12,8 +13,8 @@ from portal.tenants.models import TenantHost, TenantSettings
 class TenantHostInline(admin.TabularInline):
     model = TenantHost
     extra = 1
-    verbose_name = "host name"
-    verbose_name_plural = "host names (offline.acme.com; no scheme or path)"
+    verbose_name = _("host name")
+    verbose_name_plural = _("host names (offline.acme.com; no scheme or path)")
 
 
 @admin.register(TenantSettings)
@@ -28,7 +29,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "active"]}),
         (
-            "Brand",
+            _("Brand"),
             {
                 "fields": [
                     ("primary_color", "accent_color"),
@@ -41,7 +42,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "License API account",
+            _("License API account"),
             {
                 "fields": [
                     "api_url",
@@ -52,7 +53,7 @@ class TenantSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "OAuth client (instead of the API key, for vendors on OAuth)",
+            _("OAuth client (instead of the API key, for vendors on OAuth)"),
             {
                 "fields": [
                     "client_id",
@@ -61,21 +62,26 @@ class TenantSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Flows", {"fields": ["activation_enabled", "deactivation_enabled"]}),
+        (_("Flows"), {"fields": ["activation_enabled", "deactivation_enabled"]}),
+        (_("Languages"), {"fields": ["language", "languages"]}),
     ]
 
     class Media:
         js = ["portal/admin_preview.js"]
 
-    @admin.display(description="hosts")
+    @admin.display(description=_("hosts"))
     def host_names(self, tenant: TenantSettings) -> str:
         return ", ".join(host.host for host in tenant.hosts.all())
 
-    @admin.display(description="credentials")
+    @admin.display(description=_("credentials"))
     def credentials_status(self, tenant: TenantSettings) -> str:
         if tenant.client_id:
-            return "OAuth, secret " + ("set" if tenant.has_client_secret else "not set")
-        return "API key, shared key " + ("set" if tenant.has_shared_key else "not set")
+            if tenant.has_client_secret:
+                return _("OAuth, secret set")
+            return _("OAuth, secret not set")
+        if tenant.has_shared_key:
+            return _("API key, shared key set")
+        return _("API key, shared key not set")
 
     def get_queryset(self, request: object) -> object:
         return super().get_queryset(request).defer("logo", "favicon").prefetch_related("hosts")

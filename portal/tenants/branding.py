@@ -8,6 +8,7 @@ import re
 import markdown
 import nh3
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # WCAG 2.x AA for normal text. Buttons put white text on the brand colours, and links use the
@@ -32,12 +33,17 @@ def contrast_ratio(foreground: str, background: str) -> float:
 def validate_brand_color(value: str) -> None:
     """A #RRGGBB colour that white text on it (and it on white) reads at WCAG AA."""
     if not HEX_COLOR.match(value or ""):
-        raise ValidationError("Enter a colour as #RRGGBB, for example #1F5FBF.", code="format")
+        raise ValidationError(
+            gettext("Enter a colour as #RRGGBB, for example #1F5FBF."), code="format"
+        )
     ratio = contrast_ratio(value, "#ffffff")
     if ratio < MIN_CONTRAST:
         raise ValidationError(
-            f"White text on {value} has a contrast of {ratio:.2f}:1; WCAG AA needs at least "
-            f"{MIN_CONTRAST}:1. Choose a darker colour.",
+            gettext(
+                "White text on %(colour)s has a contrast of %(ratio)s:1; WCAG AA needs at "
+                "least %(minimum)s:1. Choose a darker colour."
+            )
+            % {"colour": value, "ratio": f"{ratio:.2f}", "minimum": MIN_CONTRAST},
             code="contrast",
         )
 
@@ -48,13 +54,13 @@ def image_content_type(data: bytes) -> str:
     SVG is refused: served from the portal's own origin it could carry script.
     """
     if len(data) > MAX_IMAGE_BYTES:
-        raise ValidationError("The image is larger than 256 KB.", code="size")
+        raise ValidationError(gettext("The image is larger than 256 KB."), code="size")
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     for magic, content_type in IMAGE_TYPES.items():
         if data.startswith(magic):
             return content_type
-    raise ValidationError("Upload a PNG, JPEG, GIF, WebP or ICO image.", code="type")
+    raise ValidationError(gettext("Upload a PNG, JPEG, GIF, WebP or ICO image."), code="type")
 
 
 def render_help_text(text: str) -> str:

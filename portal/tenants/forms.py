@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.branding import image_content_type
-from portal.tenants.models import TenantSettings
+from portal.tenants.languages import parse_languages
+from portal.tenants.models import LANGUAGE_CHOICES, TenantSettings
 
 
 def https_url_fields(field: models.Field, **kwargs: object) -> forms.Field | None:
@@ -25,25 +27,32 @@ class TenantSettingsForm(forms.ModelForm):
     stored one. A tenant has an API key or an OAuth client, not both."""
 
     new_shared_key = forms.CharField(
-        label="Shared key",
+        label=_("Shared key"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    clear_shared_key = forms.BooleanField(label="Remove the stored shared key", required=False)
+    clear_shared_key = forms.BooleanField(label=_("Remove the stored shared key"), required=False)
     new_client_secret = forms.CharField(
-        label="OAuth client secret",
+        label=_("OAuth client secret"),
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_client_secret = forms.BooleanField(
-        label="Remove the stored client secret", required=False
+        label=_("Remove the stored client secret"), required=False
     )
-    logo_file = forms.FileField(label="Logo", required=False)
-    clear_logo = forms.BooleanField(label="Remove the logo", required=False)
-    favicon_file = forms.FileField(label="Favicon", required=False)
-    clear_favicon = forms.BooleanField(label="Remove the favicon", required=False)
+    logo_file = forms.FileField(label=_("Logo"), required=False)
+    clear_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    favicon_file = forms.FileField(label=_("Favicon"), required=False)
+    clear_favicon = forms.BooleanField(label=_("Remove the favicon"), required=False)
+    # The model keeps the codes comma-separated; the operator ticks boxes.
+    languages = forms.MultipleChoiceField(
+        label=_("Languages offered"),
+        choices=LANGUAGE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A browser is answered in the first of these it asks for."),
+    )
 
     class Meta:
         model = TenantSettings
@@ -65,6 +74,8 @@ class TenantSettingsForm(forms.ModelForm):
             "bundle_products",
             "activation_enabled",
             "deactivation_enabled",
+            "language",
+            "languages",
         ]
         widgets = {"primary_color": ColorInput, "accent_color": ColorInput}
         formfield_callback = https_url_fields
@@ -73,9 +84,9 @@ class TenantSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         stored = self.instance.pk and self.instance.has_shared_key
         self.fields["new_shared_key"].help_text = (
-            "Set. Leave blank to keep it; it is never shown again."
+            _("Set. Leave blank to keep it; it is never shown again.")
             if stored
-            else "Not set. The License API shared key; stored encrypted, never shown again."
+            else _("Not set. The License API shared key; stored encrypted, never shown again.")
         )
         self.fields["new_client_secret"].help_text = (
             "Set. Leave blank to keep it; it is never shown again."
@@ -83,7 +94,16 @@ class TenantSettingsForm(forms.ModelForm):
             else "Not set. For vendors on OAuth; stored encrypted, never shown again."
         )
         for name in ("primary_color", "accent_color"):
-            self.fields[name].help_text = "White text on it must reach WCAG AA contrast (4.5:1)."
+            self.fields[name].help_text = _("White text on it must reach WCAG AA contrast (4.5:1).")
+        self.fields["language"].help_text = _(
+            "For a browser that asks for none of the languages offered."
+        )
+        self.initial["languages"] = list(
+            parse_languages(self.instance.languages or "en,de,fr,es,ja,ar")
+        )
+
+    def clean_languages(self) -> str:
+        return ",".join(parse_languages(",".join(self.cleaned_data["languages"])))
 
     def clean_primary_color(self) -> str:
         return self.cleaned_data["primary_color"].upper()

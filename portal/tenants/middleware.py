@@ -7,11 +7,14 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.request import validate_host
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from portal.tenants.languages import choose_language, language_codes
 from portal.tenants.models import normalize_host
-from portal.tenants.resolution import default_tenant, tenant_for_host
+from portal.tenants.resolution import default_tenant, get_tenant, tenant_for_host
 
 
 class TenantMiddleware:
@@ -31,6 +34,10 @@ class TenantMiddleware:
             # database: /readyz reports on it itself.
             return self.get_response(request)
 
+        # The refusals below come before TenantLocaleMiddleware: in the browser's language.
+        translation.activate(
+            choose_language(request, offered=language_codes(), default=settings.LANGUAGE_CODE)
+        )
         host = normalize_host(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))
         tenant = tenant_for_host(host)
         if tenant is None and validate_host(host, _allowed_hosts()):
@@ -43,6 +50,21 @@ class TenantMiddleware:
         response = self.get_response(request)
         patch_vary_headers(response, ["Host"])
         return response
+
+
+class TenantLocaleMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware, choosing among the languages the request's tenant offers
+    (portal.tenants.languages.choose_language) rather than among all of them."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        tenant = get_tenant(request)
+        language = choose_language(request, offered=tenant.languages, default=tenant.language)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        patch_vary_headers(response, ["Cookie"])  # the language menu's cookie
+        return super().process_response(request, response)
 
 
 _PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 
 from portal.licensespring.client import Credentials
 from portal.tenants.branding import render_help_text
+from portal.tenants.languages import parse_languages
 from portal.tenants.secrets import SecretUnreadable
 
 logger = logging.getLogger("portal.tenants")
@@ -45,6 +46,8 @@ class Tenant:
     brand_version: str = "default"
     activation_enabled: bool = True
     deactivation_enabled: bool = True
+    language: str = "en"
+    languages: tuple[str, ...] = ("en", "de", "fr", "es", "ja", "ar")
     active: bool = True
     pk: int | None = None
 
@@ -176,6 +179,8 @@ def _tenant_from_row(row: object) -> Tenant:
         brand_version=_digest(row.updated_at.isoformat()),
         activation_enabled=row.activation_enabled,
         deactivation_enabled=row.deactivation_enabled,
+        language=row.language,
+        languages=parse_languages(row.languages) or (row.language,),
         active=row.active,
         pk=row.pk,
     )

@@ -22,16 +22,18 @@
     var name = document.getElementById("id_name");
     var p = primary && /^#[0-9a-fA-F]{6}$/.test(primary.value) ? primary.value : "#1f5fbf";
     var a = accent && /^#[0-9a-fA-F]{6}$/.test(accent.value) ? accent.value : p;
-    preview.querySelector("[data-preview-name]").textContent = (name && name.value) || "Your portal";
+    preview.querySelector("[data-preview-name]").textContent = (name && name.value) || preview.dataset.defaultName;
     preview.querySelector("[data-preview-mark]").style.background =
       "linear-gradient(135deg, " + p + ", " + a + ")";
     preview.querySelector("[data-preview-link]").style.color = p;
     preview.querySelector("[data-preview-button]").style.background = p;
     var ratios = [contrastWithWhite(p), contrastWithWhite(a)];
     var ok = ratios.every(function (r) { return r >= 4.5; });
+    var contrast = preview.dataset.contrast
+      .replace("{primary}", ratios[0].toFixed(2))
+      .replace("{accent}", ratios[1].toFixed(2));
     preview.querySelector("[data-preview-contrast]").textContent =
-      "Contrast of white text: primary " + ratios[0].toFixed(2) + ":1, accent " +
-      ratios[1].toFixed(2) + ":1 — " + (ok ? "passes WCAG AA." : "too low: WCAG AA needs 4.5:1.");
+      contrast + " " + (ok ? preview.dataset.passes : preview.dataset.tooLow);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

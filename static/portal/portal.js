@@ -5,7 +5,17 @@
   "use strict";
   document.documentElement.classList.add("js");
 
-  var KINDS = { activation: "Activation request", deactivation: "Deactivation request" };
+  // Django's JavaScriptCatalog (/i18n/catalog.js, loaded first) defines gettext and
+  // interpolate in the page's language; English stands in if it failed to load.
+  var _ = window.gettext || function (text) { return text; };
+  var fill = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, key) { return values[key]; });
+  };
+  // A file name or code inside a right-to-left sentence keeps its own order (bidi isolates);
+  // left-to-right text needs none.
+  var RTL = document.documentElement.dir === "rtl";
+  function isolate(text) { return RTL ? "\u2068" + text + "\u2069" : text; }
+  var KINDS = { activation: _("Activation request"), deactivation: _("Deactivation request") };
 
   function announce(text) {
     var region = document.getElementById("announcer");
@@ -41,13 +51,13 @@
     card.setAttribute("aria-labelledby", "progress-heading");
     var heading = document.createElement("h2");
     heading.id = "progress-heading";
-    heading.textContent = "Sending your request…";
+    heading.textContent = _("Sending your request…");
     card.appendChild(heading);
-    card.appendChild(line("file-name", "File: " + name));
+    card.appendChild(line("file-name", fill(_("File: %(name)s"), { name: isolate(name) }, true)));
     var meta = line("meta", "");
     meta.dataset.requestMeta = "";
     card.appendChild(meta);
-    var status = line("meta", "Uploading…");
+    var status = line("meta", _("Uploading…"));
     status.dataset.requestStatus = "";
     card.appendChild(status);
     var bar = document.createElement("div");
@@ -58,10 +68,10 @@
     details.then(function (info) {
       var parts = [];
       if (info.kind) parts.push(info.kind);
-      if (info.product) parts.push("product " + info.product);
+      if (info.product) parts.push(fill(_("product %(code)s"), { code: isolate(info.product) }, true));
       meta.textContent = parts.join(", ");
     });
-    announce("Sending " + name + " to the licensing service.");
+    announce(fill(_("Sending %(name)s to the licensing service."), { name: isolate(name) }, true));
   }
 
   function requestDetails(form) {
@@ -71,7 +81,7 @@
       return { name: file.name, details: file.text().then(describeRequest, function () { return {}; }) };
     }
     var text = form.querySelector("textarea").value;
-    return { name: "pasted text", details: Promise.resolve(describeRequest(text)) };
+    return { name: _("pasted text"), details: Promise.resolve(describeRequest(text)) };
   }
 
   function enhanceDropzone(form) {
@@ -129,8 +139,10 @@
       var status = document.querySelector("[data-request-status]");
       if (!status || !event.detail.lengthComputable) return;
       status.textContent = event.detail.loaded >= event.detail.total
-        ? "Waiting for the licensing service…"
-        : "Uploading… " + Math.round((100 * event.detail.loaded) / event.detail.total) + "%";
+        ? _("Waiting for the licensing service…")
+        : fill(_("Uploading… %(percent)s"), {
+          percent: Math.round((100 * event.detail.loaded) / event.detail.total) + "%"
+        }, true);
     });
     form.addEventListener("htmx:sendError", function () {
       var outcome = document.getElementById("outcome");
@@ -140,18 +152,18 @@
       var heading = document.createElement("h2");
       heading.id = "outcome-heading";
       heading.tabIndex = -1;
-      heading.textContent = "The portal could not be reached";
+      heading.textContent = _("The portal could not be reached");
       card.appendChild(heading);
-      card.appendChild(line("message", "Check this computer's internet connection, then try again."));
+      card.appendChild(line("message", _("Check this computer’s internet connection, then try again.")));
       var retry = document.createElement("button");
       retry.type = "submit";
       retry.className = "button primary";
       retry.setAttribute("form", "upload-form");
-      retry.textContent = "Try again";
+      retry.textContent = _("Try again");
       card.appendChild(retry);
       outcome.replaceChildren(card);
       heading.focus();
-      announce("The portal could not be reached. Check this computer's internet connection, then try again.");
+      announce(_("The portal could not be reached. Check this computer’s internet connection, then try again."));
     });
     document.body.addEventListener("htmx:afterSwap", onAfterSwap);
   });

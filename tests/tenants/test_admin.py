@@ -21,7 +21,7 @@ def operator(client):
     return user
 
 
-def _form(**overrides: str) -> dict[str, str]:
+def _form(**overrides: object) -> dict[str, object]:
     data = {
         "name": "Acme",
         "slug": "acme",
@@ -33,6 +33,8 @@ def _form(**overrides: str) -> dict[str, str]:
         "new_shared_key": SECRET,
         "activation_enabled": "on",
         "deactivation_enabled": "on",
+        "language": "en",
+        "languages": ["en", "de"],
         "hosts-TOTAL_FORMS": "1",
         "hosts-INITIAL_FORMS": "0",
         "hosts-0-host": "offline.acme.test",
@@ -142,4 +144,23 @@ def test_tenant_admin_wants_one_kind_of_credentials(client, operator, api_key, c
 
     assert response.status_code == 200
     assert says in response.content.decode()
+
+
+def test_tenant_admin_saves_the_default_and_offered_languages(client, operator):
+    response = client.post(
+        "/admin/tenants/tenantsettings/add/", _form(language="de", languages=["fr", "de"])
+    )
+
+    assert response.status_code == 302
+    tenant = TenantSettings.objects.get(slug="acme")
+    assert (tenant.language, tenant.languages) == ("de", "de,fr")
+
+
+def test_tenant_admin_refuses_a_default_language_it_does_not_offer(client, operator):
+    response = client.post(
+        "/admin/tenants/tenantsettings/add/", _form(language="ja", languages=["de", "fr"])
+    )
+
+    assert response.status_code == 200
+    assert "The default language must be one of the languages offered." in response.text
     assert not TenantSettings.objects.exists()

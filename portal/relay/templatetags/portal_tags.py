@@ -4,14 +4,15 @@ from datetime import datetime
 
 from django import template
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import pgettext_lazy
 
 register = template.Library()
 
 LICENSE_TYPES = {
-    "perpetual": "Perpetual",
-    "time-limited": "Time-limited",
-    "subscription": "Subscription",
-    "consumption": "Consumption (pay per use)",
+    "perpetual": pgettext_lazy("license type", "Perpetual"),
+    "time-limited": pgettext_lazy("license type", "Time-limited"),
+    "subscription": pgettext_lazy("license type", "Subscription"),
+    "consumption": pgettext_lazy("license type", "Consumption (pay per use)"),
 }
 
 
@@ -28,4 +29,5 @@ def as_datetime(value: object) -> datetime | object:
 
 @register.filter
 def license_type_label(value: object) -> str:
-    return LICENSE_TYPES.get(str(value), str(value).replace("-", " ").capitalize())
+    label = LICENSE_TYPES.get(str(value))
+    return str(label) if label else str(value).replace("-", " ").capitalize()

@@ -28,6 +28,8 @@ _TEXT_OPTIONS = {
     "privacy_url": "privacy_url",
     "imprint_url": "imprint_url",
     "bundle_products": "bundle_products",
+    "language": "language",
+    "languages": "languages",
 }
 
 
@@ -60,6 +62,8 @@ class Command(BaseCommand):
         parser.add_argument("--privacy-url")
         parser.add_argument("--imprint-url")
         parser.add_argument("--bundle-products", help="comma-separated bundle product codes")
+        parser.add_argument("--language", help="default language code, e.g. de")
+        parser.add_argument("--languages", help="language codes offered, e.g. de,fr,en")
         parser.add_argument("--active", choices=["true", "false"])
         parser.add_argument("--activation", choices=["on", "off"])
         parser.add_argument("--deactivation", choices=["on", "off"])
