@@ -13,6 +13,7 @@ import pytest
 from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from playwright.sync_api import Browser, sync_playwright
 
 from portal.licensespring import oauth
 from portal.licensespring.client import LicenseApiClient
@@ -180,3 +181,22 @@ def collected_static() -> None:
     a page rendered under gunicorn's production settings needs their manifest."""
     command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
     subprocess.run(command, cwd=Path(__file__).resolve().parents[1], check=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for all the browser tests; each test gets its own fresh context."""
+    # Playwright's sync API keeps an event loop on this thread, and Django refuses database
+    # calls from a thread with a running loop: seeding and the per-test flush happen here.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = browser_support.launch_chromium(playwright)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.utils import translation
-from playwright.sync_api import Browser, Download, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Download, Page, Route, expect
 
 from portal.relay import upstream as upstream_client
 from portal.relay.models import RelayResult
@@ -33,25 +32,6 @@ DEACTIVATE = read_vector("py_deactivate_key_consumption.req")
 READY = "Your license file is ready"
 DEACTIVATED = "The computer is deactivated"
 RESULT_PATH = re.compile(r"/r/[\w-]+/$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for all the browser tests; each test gets its own fresh context."""
-    # Playwright's sync API keeps an event loop on this thread, and Django refuses database
-    # calls from a thread with a running loop: seeding and the per-test flush happen here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = support.launch_chromium(playwright)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ at the chart; axe-checked at 375 px in light and dark (Debian's Chromium, as tes
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from portal.relay import upstream as license_api
 from tests import browser_support as support
@@ -18,23 +17,6 @@ from tests.console.conftest import PASSWORD, current_code, invite
 from tests.factories import API_KEY, SHARED_KEY, make_request_file, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Django refuses database calls from a thread with a running event loop (Playwright's).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = support.launch_chromium(playwright)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
