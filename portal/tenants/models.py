@@ -163,7 +163,6 @@ class TenantSettings(models.Model):
         return decrypt_secret(encrypted) if encrypted else ""
 
 
-
 class TenantHost(models.Model):
     """A host name (offline.acme.com) that a tenant answers to."""
 
