@@ -117,6 +117,8 @@ def _text(value: object) -> str:
         return ""
     # A validation error's message can be a structure of field errors.
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # JSON may carry lone surrogates and NULs, which no page, log or database can hold.
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
     return text.strip()[:MAX_DETAIL_CHARS]
 
 

@@ -467,3 +467,18 @@ def test_healthz_answers_even_when_the_database_is_unreachable(client, monkeypat
     monkeypatch.setattr(connection, "ensure_connection", refuse)
 
     assert client.get("/healthz").status_code == 200
+
+
+def test_upstream_error_with_unsound_text_is_shown_without_a_500(client, upstream):
+    """JSON lets an error's code and message carry lone surrogates and NULs."""
+    body = json.dumps({"status": 400, "code": "no_such\ud800", "message": "m\udfff\u0000"})
+    upstream.answer("activate_offline", 400, body.encode())
+
+    page = _upload(client)
+    api = client.post(
+        "/api/v1/requests", data=read_vector("py_activate_key.req"), content_type="text/plain"
+    )
+
+    assert page.status_code == 400
+    assert (api.status_code, api.json()["status"]) == (400, 400)
+    assert "\x00" not in api.json().get("detail", "")
