@@ -84,6 +84,8 @@ class BrandForm(TenantSettingsForm):
     """The operator's tenant form, less what stays the operator's: hosts, slug, the License
     API URL and key, the flows. The shared key stays write-only (new_shared_key)."""
 
+    languages = None  # the operator's, like the flows
+
     class Meta(TenantSettingsForm.Meta):
         fields = [
             "name",

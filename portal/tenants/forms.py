@@ -88,19 +88,21 @@ class TenantSettingsForm(forms.ModelForm):
             if stored
             else _("Not set. The License API shared key; stored encrypted, never shown again.")
         )
-        self.fields["new_client_secret"].help_text = (
-            "Set. Leave blank to keep it; it is never shown again."
-            if self.instance.pk and self.instance.has_client_secret
-            else "Not set. For vendors on OAuth; stored encrypted, never shown again."
-        )
+        if "new_client_secret" in self.fields:
+            self.fields["new_client_secret"].help_text = (
+                _("Set. Leave blank to keep it; it is never shown again.")
+                if self.instance.pk and self.instance.has_client_secret
+                else _("Not set. For vendors on OAuth; stored encrypted, never shown again.")
+            )
         for name in ("primary_color", "accent_color"):
             self.fields[name].help_text = _("White text on it must reach WCAG AA contrast (4.5:1).")
-        self.fields["language"].help_text = _(
-            "For a browser that asks for none of the languages offered."
-        )
-        self.initial["languages"] = list(
-            parse_languages(self.instance.languages or "en,de,fr,es,ja,ar")
-        )
+        if "language" in self.fields:  # the vendor's console leaves languages out
+            self.fields["language"].help_text = _(
+                "For a browser that asks for none of the languages offered."
+            )
+            self.initial["languages"] = list(
+                parse_languages(self.instance.languages or "en,de,fr,es,ja,ar")
+            )
 
     def clean_languages(self) -> str:
         return ",".join(parse_languages(",".join(self.cleaned_data["languages"])))
