@@ -227,12 +227,13 @@ def test_find_result_ignores_another_tenants_result(upstream):
     assert find_result(tenant=default_tenant(), token=result.token) is None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_relay_request_waits_for_a_call_already_under_way_instead_of_calling_again(upstream):
+def upload_twice_while_the_first_call_waits(upstream, *, wait_seconds: float) -> list:
+    """The same file uploaded by two threads: the second while the first's License API call
+    is held `wait_seconds`; the results, in the order they finished."""
     release = threading.Event()
 
     def slow_answer(request: httpx.Request) -> httpx.Response:
-        release.wait(5)
+        release.wait(wait_seconds + 10)
         return httpx.Response(200, content=LICENSE_BODY)
 
     upstream.answers["activate_offline"] = [slow_answer]
@@ -249,10 +250,16 @@ def test_relay_request_waits_for_a_call_already_under_way_instead_of_calling_aga
         threading.Event().wait(0.01)
     second = threading.Thread(target=upload)
     second.start()
-    threading.Event().wait(0.3)
+    threading.Event().wait(wait_seconds)
     release.set()
-    first.join(10)
-    second.join(10)
+    first.join(wait_seconds + 15)
+    second.join(wait_seconds + 15)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_request_waits_for_a_call_already_under_way_instead_of_calling_again(upstream):
+    results = upload_twice_while_the_first_call_waits(upstream, wait_seconds=0.3)
 
     assert len(upstream.requests) == 1
     assert len(results) == 2
@@ -428,30 +435,8 @@ def test_relay_request_takes_over_a_claim_its_owner_stopped_renewing(upstream, s
 @pytest.mark.django_db(transaction=True)
 def test_relay_request_a_live_claim_outlasts_its_lease_while_the_call_runs(upstream, settings):
     settings.PORTAL_CLAIM_LEASE_SECONDS = 1
-    release = threading.Event()
-
-    def slow_answer(request: httpx.Request) -> httpx.Response:
-        release.wait(10)
-        return httpx.Response(200, content=LICENSE_BODY)
-
-    upstream.answers["activate_offline"] = [slow_answer]
-    text = read_vector("py_activate_key.req")
-    results: list[RelayResult] = []
-
-    def upload() -> None:
-        results.append(relay_request(tenant=default_tenant(), data=text))
-        connection.close()
-
-    first = threading.Thread(target=upload)
-    first.start()
-    while not upstream.requests:
-        threading.Event().wait(0.01)
-    second = threading.Thread(target=upload)
-    second.start()
-    threading.Event().wait(3)  # three leases: renewed, else the second would have called
-    release.set()
-    first.join(15)
-    second.join(15)
+    # Three leases: renewed, else the second upload would have called the License API.
+    results = upload_twice_while_the_first_call_waits(upstream, wait_seconds=3)
 
     assert len(upstream.requests) == 1
     assert [result.token for result in results] == [results[0].token] * 2
