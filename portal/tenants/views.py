@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from portal.tenants.branding import scheme_shades
 from portal.tenants.models import TenantSettings
 from portal.tenants.resolution import get_tenant
 
@@ -13,7 +14,11 @@ from portal.tenants.resolution import get_tenant
 @require_GET
 def brand_css(request: HttpRequest) -> HttpResponse:
     """The tenant's colours as CSS custom properties: branding without inline styles."""
-    response = render(request, "portal/brand.css", content_type="text/css")
+    tenant = get_tenant(request)
+    shades = (
+        scheme_shades(tenant.primary_color, tenant.accent_color) if tenant.primary_color else {}
+    )
+    response = render(request, "portal/brand.css", {"shades": shades}, content_type="text/css")
     return _cache_brand_asset(response)
 
 

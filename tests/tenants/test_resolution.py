@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from portal.tenants import resolution as tenancy
+from portal.tenants.branding import contrast_ratio
 from portal.tenants.models import TenantHost, TenantSettings
 from tests.factories import LICENSE_BODY, hmac_b64, make_request_file, read_vector
 
@@ -90,6 +91,21 @@ def test_tenant_brand_css_carries_its_colours(client, tenants):
     assert css["Content-Type"].startswith("text/css")
     assert "--brand-primary: #8A1538" in css.content.decode()
     assert "#0B5394" not in css.content.decode()
+
+
+def test_tenant_brand_css_gives_dark_mode_shades_that_stand_out(client, tenants):
+    page = client.get("/", HTTP_HOST="offline.acme.test").content.decode()
+    css_url = re.search(r'href="(/brand\.css\?v=[^"]+)"', page).group(1)
+
+    css = client.get(css_url, HTTP_HOST="offline.acme.test").content.decode()
+
+    light, dark = css.split("prefers-color-scheme: dark", 1)
+    assert "--brand-icon: #8A1538" in light  # on a light page the colour itself reads
+    icon = re.search(r"--brand-icon: (#[0-9A-F]{6})", dark).group(1)
+    text = re.search(r"--brand-text: (#[0-9A-F]{6})", dark).group(1)
+    assert contrast_ratio(icon, "#1B2027") >= 3 and contrast_ratio(icon, "#111418") >= 3
+    assert contrast_ratio(text, "#1B2027") >= 4.5 and contrast_ratio(text, "#111418") >= 4.5
+    assert "--brand-primary: #8A1538" in dark  # white text on the button keeps the colour
 
 
 def test_tenant_branding_on_result_error_and_missing_pages(client, tenants, upstream):
