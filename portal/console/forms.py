@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from portal.console import staff
 from portal.console.models import StaffMember
 from portal.operations.rate_limits import client_address
-from portal.tenants.forms import TenantSettingsForm
+from portal.tenants.forms import HELP_TEXT_FIELDS, TenantSettingsForm
+from portal.tenants.languages import parse_languages
 
 LOCKED_OUT = _("Too many failed sign-ins. Try again in 15 minutes.")
 
@@ -97,6 +98,15 @@ class BrandForm(TenantSettingsForm):
             "privacy_url",
             "imprint_url",
         ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        offered = parse_languages(self.instance.languages)
+        for code, name in HELP_TEXT_FIELDS.items():
+            if code not in offered:
+                del self.fields[name]  # kept as they are by help_texts()
+        help_fields = [HELP_TEXT_FIELDS[code] for code in offered]
+        self.order_fields(["name", "primary_color", "accent_color", "help_text", *help_fields])
 
 
 class RetentionForm(forms.Form):

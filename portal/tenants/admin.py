@@ -36,6 +36,9 @@ class TenantSettingsAdmin(admin.ModelAdmin):
                     ("logo_file", "clear_logo"),
                     ("favicon_file", "clear_favicon"),
                     "help_text",
+                    ("help_text_en", "help_text_de"),
+                    ("help_text_fr", "help_text_es"),
+                    ("help_text_ja", "help_text_ar"),
                     ("support_email", "support_url"),
                     ("privacy_url", "imprint_url"),
                 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colorsys
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import markdown
@@ -119,6 +120,14 @@ def image_content_type(data: bytes) -> str:
         if data.startswith(magic):
             return content_type
     raise ValidationError(gettext("Upload a PNG, JPEG, GIF, WebP or ICO image."), code="type")
+
+
+def help_text_for(
+    language: str, *, texts: Mapping[str, str], default_language: str, fallback: str
+) -> str:
+    """The help text (Markdown) to show in `language`: its own, else the default language's,
+    else the tenant's single help text."""
+    return texts.get(language) or texts.get(default_language) or fallback
 
 
 def render_help_text(text: str) -> str:

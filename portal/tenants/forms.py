@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.tenants.branding import image_content_type
@@ -20,6 +21,19 @@ def https_url_fields(field: models.Field, **kwargs: object) -> forms.Field | Non
 
 class ColorInput(forms.TextInput):
     input_type = "color"
+
+
+def help_text_field(language: str) -> forms.CharField:
+    """A language's own help text, stored in TenantSettings.help_texts."""
+    return forms.CharField(
+        label=format_lazy(_("Help text in {language}"), language=language),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Leave blank to show the default language's text, or else the help text."),
+    )
+
+
+HELP_TEXT_FIELDS = {code: f"help_text_{code}" for code, _name in LANGUAGE_CHOICES}
 
 
 class TenantSettingsForm(forms.ModelForm):
@@ -46,6 +60,13 @@ class TenantSettingsForm(forms.ModelForm):
     clear_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
     favicon_file = forms.FileField(label=_("Favicon"), required=False)
     clear_favicon = forms.BooleanField(label=_("Remove the favicon"), required=False)
+    # Declared one by one (not made in __init__) so that the admin's fieldsets can name them.
+    help_text_en = help_text_field("English")
+    help_text_de = help_text_field("Deutsch")
+    help_text_fr = help_text_field("Français")
+    help_text_es = help_text_field("Español")
+    help_text_ja = help_text_field("日本語")
+    help_text_ar = help_text_field("العربية")
     # The model keeps the codes comma-separated; the operator ticks boxes.
     languages = forms.MultipleChoiceField(
         label=_("Languages offered"),
@@ -94,6 +115,13 @@ class TenantSettingsForm(forms.ModelForm):
                 if self.instance.pk and self.instance.has_client_secret
                 else _("Not set. For vendors on OAuth; stored encrypted, never shown again.")
             )
+        self.fields["help_text"].help_text = _(
+            "Shown above the upload form in every language without a text of its own. "
+            "Markdown; HTML is shown as text."
+        )
+        for code, name in HELP_TEXT_FIELDS.items():
+            if name in self.fields:
+                self.initial.setdefault(name, (self.instance.help_texts or {}).get(code, ""))
         for name in ("primary_color", "accent_color"):
             self.fields[name].help_text = _("White text on it must reach WCAG AA contrast (4.5:1).")
         if "language" in self.fields:  # the vendor's console leaves languages out
@@ -122,6 +150,15 @@ class TenantSettingsForm(forms.ModelForm):
             )
         return cleaned
 
+    def help_texts(self) -> dict[str, str]:
+        """The per-language help texts as entered; those of languages the form leaves out as
+        they were."""
+        texts = dict(self.instance.help_texts or {})
+        for code, name in HELP_TEXT_FIELDS.items():
+            if name in self.fields:
+                texts[code] = self.cleaned_data.get(name, "").strip()
+        return {code: text for code, text in texts.items() if text}
+
     def _kept_or_given(self, name: str) -> object:
         """The value the form gives, or the tenant's own where a narrower form (the vendor's
         console) leaves the field out."""
@@ -145,6 +182,7 @@ class TenantSettingsForm(forms.ModelForm):
             tenant.set_client_secret(self.cleaned_data["new_client_secret"])
         elif self.cleaned_data.get("clear_client_secret"):
             tenant.set_client_secret("")
+        tenant.help_texts = self.help_texts()
         for kind in ("logo", "favicon"):
             image = self.cleaned_data.get(f"{kind}_file")
             if image:

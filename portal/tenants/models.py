@@ -79,6 +79,10 @@ class TenantSettings(models.Model):
         blank=True,
         help_text=_("Shown above the upload form. Markdown; HTML is shown as text."),
     )
+    # {language code: Markdown}: a language's own help text. One without it shows the default
+    # language's, else help_text (portal.tenants.branding.help_text_for). A JSON column rather
+    # than a table: the texts are read and cached with the tenant's row, never queried apart.
+    help_texts = models.JSONField(_("help text per language"), default=dict, blank=True)
     privacy_url = models.URLField(_("privacy policy URL"), blank=True)
     imprint_url = models.URLField(_("imprint URL"), blank=True)
     # License API account

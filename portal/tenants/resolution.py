@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest
+from django.utils.translation import get_language
 
 from portal.licensespring.client import Credentials
-from portal.tenants.branding import render_help_text
+from portal.tenants.branding import help_text_for, render_help_text
 from portal.tenants.languages import parse_languages
 from portal.tenants.secrets import SecretUnreadable
 
@@ -36,7 +37,8 @@ class Tenant:
     bundle_products: frozenset[str] = frozenset()
     support_email: str = ""
     support_url: str = ""
-    help_html: str = ""
+    # {language offered: rendered help}, made once per cache load; help_html picks the page's.
+    help_htmls: dict[str, str] = field(default_factory=dict, compare=False)
     privacy_url: str = ""
     imprint_url: str = ""
     primary_color: str = ""
@@ -54,6 +56,11 @@ class Tenant:
     @property
     def is_default(self) -> bool:
         return self.pk is None
+
+    @property
+    def help_html(self) -> str:
+        """The help text in the language the request is answered in."""
+        return self.help_htmls.get(get_language(), self.help_htmls.get(self.language, ""))
 
 
 def default_tenant() -> Tenant:
@@ -160,6 +167,7 @@ def _load_tenants() -> tuple[dict[str, Tenant], dict[str, Tenant]]:
 
 
 def _tenant_from_row(row: object) -> Tenant:
+    languages = parse_languages(row.languages) or (row.language,)
     return Tenant(
         slug=row.slug,
         name=row.name,
@@ -169,7 +177,7 @@ def _tenant_from_row(row: object) -> Tenant:
         ),
         support_email=row.support_email,
         support_url=row.support_url,
-        help_html=render_help_text(row.help_text),
+        help_htmls=_render_help_texts(row, languages),
         privacy_url=row.privacy_url,
         imprint_url=row.imprint_url,
         primary_color=row.primary_color,
@@ -180,10 +188,23 @@ def _tenant_from_row(row: object) -> Tenant:
         activation_enabled=row.activation_enabled,
         deactivation_enabled=row.deactivation_enabled,
         language=row.language,
-        languages=parse_languages(row.languages) or (row.language,),
+        languages=languages,
         active=row.active,
         pk=row.pk,
     )
+
+
+def _render_help_texts(row: object, languages: tuple[str, ...]) -> dict[str, str]:
+    rendered: dict[str, str] = {}  # Markdown -> HTML: most languages share one text
+    texts = {}
+    for language in {*languages, row.language}:
+        text = help_text_for(
+            language, texts=row.help_texts, default_language=row.language, fallback=row.help_text
+        )
+        if text not in rendered:
+            rendered[text] = render_help_text(text)
+        texts[language] = rendered[text]
+    return texts
 
 
 def _credentials_from_row(row: object) -> Credentials:

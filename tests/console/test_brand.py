@@ -40,3 +40,21 @@ def test_shared_key_is_write_only_in_the_console(acme_owner) -> None:
     assert "a-new-shared-key-4242" not in page
     assert "api.offline.acme.test" not in page
     assert "shared key" in acme_owner.get("/console/audit/").content.decode()
+
+
+def test_owner_gives_the_help_text_in_french_and_french_browsers_see_it(acme_owner) -> None:
+    acme_owner.post("/console/brand/", {**BRAND, "help_text_fr": "Demandez à **Acme**."})
+
+    french = Client().get("/", HTTP_HOST=ACME, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    english = Client().get("/", HTTP_HOST=ACME, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Demandez à <strong>Acme</strong>." in french
+    assert "Ask <strong>Acme</strong> support." in english
+
+
+def test_brand_form_offers_help_text_fields_for_the_offered_languages_only(acme_owner) -> None:
+    TenantSettings.objects.filter(slug="acme").update(languages="en,fr")
+
+    page = acme_owner.get("/console/brand/").content.decode()
+
+    assert 'name="help_text_fr"' in page
+    assert 'name="help_text_de"' not in page

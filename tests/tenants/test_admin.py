@@ -164,3 +164,14 @@ def test_tenant_admin_refuses_a_default_language_it_does_not_offer(client, opera
     assert response.status_code == 200
     assert "The default language must be one of the languages offered." in response.text
     assert not TenantSettings.objects.exists()
+
+
+def test_tenant_admin_saves_help_text_per_language(client, operator):
+    form = _form(help_text="Ask us.", help_text_de="Fragen Sie uns.", help_text_fr="")
+
+    client.post("/admin/tenants/tenantsettings/add/", form)
+
+    tenant = TenantSettings.objects.get()
+    assert (tenant.help_text, tenant.help_texts) == ("Ask us.", {"de": "Fragen Sie uns."})
+    change = client.get(f"/admin/tenants/tenantsettings/{tenant.pk}/change/").content.decode()
+    assert "Fragen Sie uns." in change

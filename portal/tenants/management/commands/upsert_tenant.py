@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from portal.tenants.branding import image_content_type
-from portal.tenants.models import TenantHost, TenantSettings, normalize_host
+from portal.tenants.models import LANGUAGE_CHOICES, TenantHost, TenantSettings, normalize_host
 
 # option -> model field, for the plain text options
 _TEXT_OPTIONS = {
@@ -58,7 +58,14 @@ class Command(BaseCommand):
         parser.add_argument("--favicon", type=Path, help="PNG, GIF or ICO file")
         parser.add_argument("--support-email")
         parser.add_argument("--support-url")
-        parser.add_argument("--help-text", help="Markdown shown above the upload form")
+        parser.add_argument(
+            "--help-text",
+            help="Markdown shown above the upload form, in every language without its own",
+        )
+        for code, _name in LANGUAGE_CHOICES:
+            parser.add_argument(
+                f"--help-text-{code}", help=f"the help text in {code}; '' removes it"
+            )
         parser.add_argument("--privacy-url")
         parser.add_argument("--imprint-url")
         parser.add_argument("--bundle-products", help="comma-separated bundle product codes")
@@ -97,6 +104,11 @@ def _apply_options(tenant: TenantSettings, options: dict[str, object]) -> None:
         tenant.primary_color = tenant.primary_color.upper()
     if options.get("accent_color"):
         tenant.accent_color = tenant.accent_color.upper()
+    help_texts = dict(tenant.help_texts or {})
+    for code, _name in LANGUAGE_CHOICES:
+        if options.get(f"help_text_{code}") is not None:
+            help_texts[code] = str(options[f"help_text_{code}"]).strip()
+    tenant.help_texts = {code: text for code, text in help_texts.items() if text}
     if options.get("shared_key") is not None:
         tenant.set_shared_key(_secret(str(options["shared_key"])))
     if options.get("client_secret") is not None:
