@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.console import account_views, views, webhook_views
+from portal.console import account_views, brand_views, views, webhook_views
 
 app_name = "console"
 urlpatterns = [
@@ -16,7 +16,9 @@ urlpatterns = [
     path("activity/", views.activity_list, name="activity"),
     path("activity.csv", views.activity_csv, name="activity-csv"),
     path("activity/chart/", views.activity_chart, name="chart"),
-    path("brand/", views.brand, name="brand"),
+    path("brand/", brand_views.brand, name="brand"),
+    path("brand/preview/", brand_views.brand_preview, name="brand-preview"),
+    path("brand/preview.css", brand_views.brand_preview_css, name="brand-preview-css"),
     path("audit/", views.audit, name="audit"),
     path("retention/", views.retention, name="retention"),
     path("webhook/", webhook_views.webhook, name="webhook"),

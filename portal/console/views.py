@@ -1,4 +1,4 @@
-"""The console's pages: activity (table, CSV, chart), brand and wording, audit."""
+"""The console's pages: activity (table, CSV, chart), audit, retention (brand: brand_views)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from portal.console import activity, charts, staff
 from portal.console.access import console_page
-from portal.console.forms import ActivityFilterForm, BrandForm, RetentionForm
+from portal.console.forms import ActivityFilterForm, RetentionForm
 from portal.console.models import AuditEvent, ConsoleSettings
-from portal.tenants.models import TenantSettings
 
 PAGE_SIZE = 50
 CHART_RANGES = (30, 90)
@@ -57,22 +56,6 @@ def activity_chart(request: HttpRequest) -> HttpResponse:
     chart = charts.draw_daily_chart(activity.count_per_day(request.tenant.pk, days))
     context = {"chart": chart, "days": days, "ranges": CHART_RANGES, "section": "chart"}
     return render(request, "console/chart.html", context)
-
-
-@console_page(owner_only=True)
-def brand(request: HttpRequest) -> HttpResponse:
-    tenant = TenantSettings.objects.get(pk=request.tenant.pk)
-    form = BrandForm(request.POST or None, request.FILES or None, instance=tenant)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        changed = [name for name in form.changed_data if name != "new_shared_key"]
-        if form.cleaned_data.get("new_shared_key"):
-            changed.append("shared key")
-        staff.record_audit(
-            member=request.staff_member, action="brand_changed", detail=", ".join(changed)
-        )
-        return redirect("console:brand")
-    return render(request, "console/brand.html", {"form": form, "section": "brand"})
 
 
 @console_page(owner_only=True)

@@ -88,3 +88,22 @@ def acme_owner(tenants: tuple) -> SignedIn:
 @pytest.fixture
 def globex_owner(tenants: tuple) -> SignedIn:
     return sign_up(GLOBEX, "owner@globex.test")
+
+
+def sign_up_in_browser(page: object, tenant_url: str, email: str = "owner@acme.test") -> None:
+    """The invitation, password, sign-in and TOTP enrolment, as a new owner does them in a
+    browser (Playwright page, at the tenant's host)."""
+    from playwright.sync_api import expect
+
+    host = tenant_url.split("//", 1)[1]
+    page.goto(invite(host, email).replace("https://", "http://"))
+    page.get_by_label("New password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Set the password").click()
+    page.get_by_label("Username").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    secret = page.locator(".otp-secret").inner_text()
+    page.get_by_label(re.compile("Code from your authenticator")).fill(current_code(secret))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
