@@ -15,6 +15,7 @@ from portal.tenants.branding import (
     HEX_COLOR,
     MIN_CONTRAST,
     MIN_ICON_CONTRAST,
+    SchemeShades,
     contrast_on_scheme,
     contrast_ratio,
     help_text_for,
@@ -46,11 +47,9 @@ class Verdict:
 
 @dataclass(frozen=True)
 class SchemePreview:
-    scheme: str
+    scheme: str  # "light" or "dark"
     title: str
-    text: str
-    icon: str
-    accent_icon: str
+    shades: SchemeShades
     verdicts: list[Verdict]
 
 
@@ -97,16 +96,7 @@ def preview_colors(primary: str, accent: str) -> tuple[float, list[SchemePreview
             Verdict(key, str(label), color, contrast_on_scheme(color, scheme))
             for key, label, color in rows
         ]
-        schemes.append(
-            SchemePreview(
-                scheme,
-                str(SCHEME_TITLES[scheme]),
-                shade.text,
-                shade.icon,
-                shade.accent_icon,
-                verdicts,
-            )  # fmt: skip
-        )
+        schemes.append(SchemePreview(scheme, str(SCHEME_TITLES[scheme]), shade, verdicts))
     return contrast_ratio(primary, "#FFFFFF"), schemes
 
 

@@ -60,6 +60,10 @@ def test_brand_preview_follows_the_colour_and_the_portal_uses_its_dark_shade(
     expect(preview_icon).to_have_css("border-top-color", _hex_to_rgb(shade))
     assert support.check_accessibility(page, "console brand preview (dark)") == []
     support.save_screenshot(page, "console_brand_preview")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert support.horizontal_overflow(page) == 0
+    assert support.check_accessibility(page, "console brand preview (dark, 375 px)") == []
+    support.save_screenshot(page, "console_brand_preview_375px")
 
     page.get_by_role("button", name="Save").click()
     page.goto("/")
