@@ -44,8 +44,12 @@ class LicenseFile:
 
 
 def is_license_document(document: dict[str, Any]) -> bool:
-    """Whether a decoded file's JSON object is a license file rather than a request."""
-    return "request" not in document and not LICENSE_MARKERS.isdisjoint(document)
+    """Whether a decoded file's JSON object is a license file rather than a request. A license
+    object carries `"request": "activation"` too (the API copies it), so only a wrapped
+    request's `request` object rules it out."""
+    return not isinstance(document.get("request"), dict) and not LICENSE_MARKERS.isdisjoint(
+        document
+    )
 
 
 def describe_license_document(document: dict[str, Any]) -> LicenseFile:

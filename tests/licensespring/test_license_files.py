@@ -30,6 +30,15 @@ def test_read_request_file_single_license_file_tells_what_it_unlocks():
     assert not license_file.is_bundle
 
 
+def test_read_request_file_license_file_as_the_api_sends_it_is_recognised():
+    # The License API copies `"request": "activation"` into the license object.
+    body = json.dumps({**LICENSE_OBJECT, "request": "activation", "active": True}).encode()
+
+    license_file = _license_file_of(license_file_text(body))
+
+    assert license_file.product_label == "Test Product"
+
+
 def test_read_request_file_bundle_license_file_names_the_bundle():
     license_file = _license_file_of(license_file_text(BUNDLE_BODY))
 
