@@ -66,7 +66,7 @@ def test_check_deactivation_asks_before_freeing_the_seat(client, upstream):
     html = response.content.decode()
     assert "Deactivation request" in html
     assert (
-        "This frees the seat of computer <strong>vm</strong> on license <strong>…7JTP</strong>. "
+        "This frees the seat of computer <strong>vm</strong> on license <code>…7JTP</code>. "
         "The software on that computer stops working until it is activated again."
     ) in html
     assert "Deactivate this computer" in html
