@@ -68,7 +68,12 @@ def inspect_upload(*, tenant: Tenant, data: bytes | str, filename: str) -> Inspe
         if error.license_file is not None:
             return _inspect_license_file(tenant, filename, error.license_file)
         return Inspection(filename=filename, kind="invalid", error=_as_relay_error(error))
-    warnings = list(_date_warnings(parse_file_date(request_file.request_date)))
+    return _inspect_request_file(tenant, filename, request_file)
+
+
+def _inspect_request_file(tenant: Tenant, filename: str, request_file: RequestFile) -> Inspection:
+    request_date = parse_file_date(request_file.request_date)
+    warnings = _date_warnings(request_date)
     other_vendor = False
     try:
         check_allowed(tenant, request_file)
@@ -89,7 +94,7 @@ def inspect_upload(*, tenant: Tenant, data: bytes | str, filename: str) -> Inspe
         computer=request_file.device.hostname,
         os=request_file.device.os_ver,
         sdk=_sdk_label(request_file),
-        request_date=parse_file_date(request_file.request_date),
+        request_date=request_date,
         sync_summary=_sync_summary(request_file),
         warnings=tuple(warnings),
         previous_result_url=_result_url(previous),
