@@ -22,6 +22,7 @@ from django.utils import timezone
 from portal.licensespring.request_files import RequestFile
 from portal.relay import leases
 from portal.relay.models import LearnedBundle, RelayResult
+from portal.relay.outcomes import product_name_in
 
 _POLL_SECONDS = 0.1
 _PURGE_EVERY_SECONDS = 60.0
@@ -143,6 +144,19 @@ def find_result(*, tenant_slug: str, token: str) -> RelayResult | None:
 def purge_expired_results() -> int:
     deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+def known_product_name(*, tenant_slug: str, product: str) -> str:
+    """The product's name as this tenant's newest kept activation of it gives it, or ""."""
+    summaries = RelayResult.objects.filter(
+        tenant_slug=tenant_slug,
+        kind=RelayResult.Kind.ACTIVATION,
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+        summary__product=product,
+    ).order_by("-created_at")
+    summary = summaries.values_list("summary", flat=True).first()
+    return product_name_in(summary, product) if summary else ""
 
 
 def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:
