@@ -689,6 +689,8 @@ def assert_in_view(page: Page, name: str) -> None:
     box = page.locator(name).bounding_box()
     screen = page.viewport_size
     assert box is not None, name
+    size, bottom = f"{screen['width']}x{screen['height']}", box["y"] + box["height"]
+    support.report(f"view  {size:<9} {name:<16} top {box['y']:.0f}px, bottom {bottom:.0f}px")
     assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], (name, box)
     assert box["y"] >= 0 and box["y"] + box["height"] <= screen["height"], (name, box)
 
