@@ -21,6 +21,7 @@ from django.utils import translation
 from playwright.sync_api import Browser, Download, Page, Route, expect
 
 from portal.relay import upstream as upstream_client
+from portal.relay.errors import NEXT_STEPS
 from portal.relay.models import PendingUpload, RelayResult
 from tests import browser_support as support
 from tests.factories import (
@@ -204,7 +205,7 @@ def test_chosen_file_shows_the_result_in_place(page):
     expect(outcome).to_contain_text("Does not expire")
     expect(outcome).to_contain_text("1 of 3 in use")
     expect(page).to_have_url(RESULT_PATH)
-    expect(page.locator("#upload-form")).to_be_visible()
+    expect(page.locator("#upload-form")).to_be_hidden()
     assert_accessible(page, "activation result")
     support.save_screenshot(page, "activation-result")
 
@@ -363,6 +364,7 @@ def test_result_heading_takes_the_focus(page):
 
 def test_deactivation_frees_the_seat_and_shows_the_synced_usage(page):
     activate(page)
+    page.get_by_role("link", name="Upload another file").click()
 
     deactivate(page)
 
@@ -378,7 +380,7 @@ def test_deactivation_frees_the_seat_and_shows_the_synced_usage(page):
     support.save_screenshot(page, "deactivation-result")
 
 
-def test_unreadable_file_error_keeps_the_file_name_and_offers_a_retry(page):
+def test_unreadable_file_error_keeps_the_file_name_and_offers_another_file(page):
     choose_file(page, "this is not a request file", "notes.req")
 
     heading = page.locator("#outcome-heading")
@@ -386,8 +388,8 @@ def test_unreadable_file_error_keeps_the_file_name_and_offers_a_retry(page):
     expect(heading).to_be_focused()
     outcome = page.locator("#outcome")
     expect(outcome).to_contain_text("File: notes.req")
-    expect(outcome.get_by_role("button", name="Try again")).to_be_visible()
-    expect(outcome.get_by_role("link", name="Choose a file")).to_be_visible()
+    expect(outcome.get_by_role("button", name="Try again")).to_have_count(0)
+    expect(outcome.get_by_role("link", name="Choose another file")).to_be_visible()
     expect(page.locator("#announcer")).to_have_text(re.compile("^Error: "))
     assert_accessible(page, "file error")
     support.save_screenshot(page, "error")
@@ -416,6 +418,7 @@ def test_unreachable_license_api_is_explained(page, settings):
     heading = page.locator("#outcome-heading")
     expect(heading).to_have_text("We could not reach the licensing service")
     expect(heading).to_be_focused()
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
     expect(page.locator("#announcer")).to_have_text(re.compile("^Error: "))
     assert_accessible(page, "upstream unreachable")
     support.save_screenshot(page, "error-unreachable")
@@ -484,7 +487,7 @@ def test_without_javascript_an_error_shows_on_the_upload_page(open_page):
     expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
     expect(page.locator("#outcome")).to_contain_text("File: notes.req")
     expect(page.get_by_role("button", name="Try again")).to_be_hidden()
-    expect(page.get_by_role("link", name="Choose a file")).to_be_visible()
+    expect(page.get_by_role("link", name="Choose another file")).to_be_visible()
     assert_accessible(page, "error page (no JavaScript)", javascript=False)
 
 
@@ -809,3 +812,132 @@ def test_language_menu_works_without_javascript_and_is_remembered(open_page):
     )
     page.goto("/r/no-such-result/")
     expect(page.locator("html")).to_have_attribute("lang", "de")
+
+
+# Results in view, and errors that lead somewhere (issue 24, items 4 and 5).
+SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 375, "height": 667}}
+TOUCH = {"has_touch": True, "is_mobile": True, "viewport": SCREENS["phone"]}
+
+
+def assert_in_view(page: Page, name: str) -> None:
+    """The element is wholly inside the viewport, as the page is now scrolled."""
+    box = page.locator(name).bounding_box()
+    screen = page.viewport_size
+    assert box is not None, name
+    size, bottom = f"{screen['width']}x{screen['height']}", box["y"] + box["height"]
+    support.report(f"view  {size:<9} {name:<16} top {box['y']:.0f}px, bottom {bottom:.0f}px")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], (name, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= screen["height"], (name, box)
+
+
+def seat_limit_error(page: Page, language: str = "en") -> None:
+    """The demo license has room for one more seat: take it, then ask for another."""
+    first = make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-1")
+    assert page.request.post("/api/v1/requests", data=first).ok
+    inspect(page, make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-2"))
+    confirm(page)
+    expect(page.locator("#outcome-heading")).to_have_text(
+        in_language(language, "This request could not be completed")
+    )
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_activation_result_heading_and_download_are_in_view_and_the_form_folds(open_page, screen):
+    page = open_page(viewport=SCREENS[screen])
+
+    activate(page)
+
+    expect(page.locator("#upload-form")).to_be_hidden()
+    assert_in_view(page, "#outcome-heading")
+    assert_in_view(page, "a[download]")
+    support.save_screenshot(page, f"activation-result-folded-{screen}")
+    page.get_by_role("link", name="Upload another file").click()
+    expect(page.locator("#upload-form")).to_be_visible()
+    expect(page.locator("#id_file")).to_be_focused()
+    expect(page.get_by_role("link", name="Upload another file")).to_be_hidden()
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_result_page_without_javascript_has_heading_and_download_in_view(open_page, screen):
+    page = open_page(viewport=SCREENS[screen], java_script_enabled=False)
+    page.set_input_files("#id_file", request_file(ACTIVATE))
+    page.get_by_role("button", name="Check the file").click()
+
+    page.get_by_role("button", name="Get my license file").click()
+
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    assert_in_view(page, "#outcome-heading")
+    assert_in_view(page, "a[download]")
+    expect(page.get_by_role("link", name="Upload another file")).to_have_attribute("href", "/")
+
+
+def test_folded_form_comes_back_for_a_deactivation(page):
+    activate(page)
+    page.get_by_role("link", name="Upload another file").click()
+
+    deactivate(page)
+
+    expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
+    expect(page.locator("#outcome")).to_contain_text("Test Product (TP)")
+    expect(page.locator("#upload-form")).to_be_hidden()
+    expect(page.get_by_role("link", name="Upload another file")).to_be_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_touch_device_says_choose_not_drop(open_page, javascript):
+    page = open_page(java_script_enabled=javascript, **TOUCH)
+
+    expect(page.get_by_text("Choose your request file")).to_be_visible()
+    expect(page.get_by_text("Drop your request file here")).to_be_hidden()
+    expect(page.get_by_text("Bring it to this device.")).to_be_visible()
+    expect(page.get_by_text("Nothing else on your device is read.")).to_be_visible()
+    shown = page.locator("main").inner_text()  # the words on screen, not those switched off
+    assert "this computer" not in shown
+    assert "Drop your" not in shown and "Drop it" not in shown
+    if javascript:
+        # Not full-page: Chromium drops the touch emulation while it takes one of those.
+        page.screenshot(path=str(support.SCREENSHOTS / "upload-touch.png"))
+        assert_accessible(page, "upload page (touch)")
+
+
+def test_laptop_still_says_drop_and_this_computer(page):
+    expect(page.get_by_text("Drop your request file here")).to_be_visible()
+    expect(page.get_by_text("Choose your request file")).to_be_hidden()
+    expect(page.get_by_text("Bring it to this computer")).to_be_visible()
+
+
+def test_seat_limit_error_says_how_to_free_a_seat(page, settings):
+    settings.PORTAL_SUPPORT_EMAIL = "support@vendor.example"
+
+    seat_limit_error(page)
+
+    outcome = page.locator("#outcome")
+    expect(outcome).to_contain_text("make a deactivation request file")
+    expect(outcome.get_by_role("button", name="Try again")).to_have_count(0)
+    expect(outcome.get_by_role("link", name="Choose another file")).to_be_visible()
+    support_link = outcome.get_by_role("link", name="E-mail support")
+    expect(support_link).to_have_attribute("href", re.compile(r"^mailto:support@vendor\.example\?"))
+    expect(support_link).not_to_have_attribute("href", re.compile("LIMT"))
+    assert_accessible(page, "seat limit error with next step")
+    support.save_screenshot(page, "error-seat-limit-next-step")
+
+
+def test_seat_limit_error_in_arabic_fits_a_phone(open_page, settings):
+    settings.PORTAL_SUPPORT_EMAIL = "support@vendor.example"
+    page = open_page(locale="ar", viewport=SCREENS["phone"])
+
+    seat_limit_error(page, "ar")
+
+    panel = page.locator(".panel-error")
+    edges = panel.evaluate(
+        "(el) => [getComputedStyle(el).borderRightWidth, getComputedStyle(el).borderLeftWidth]"
+    )
+    assert edges == ["6px", "1px"]
+    assert support.horizontal_overflow(page) == 0
+    with translation.override("ar"):
+        next_step = str(NEXT_STEPS["license_activated_max_times"])
+    # The small print keeps the License API's own English words, as in every language.
+    expect(page.locator(".next-step")).to_contain_text(next_step)
+    expect(page.get_by_role("link", name=in_language("ar", "E-mail support"))).to_be_visible()
+    support.save_screenshot(page, "ar-error-seat-limit-375px")

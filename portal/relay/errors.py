@@ -17,11 +17,16 @@ UNREACHABLE = _(
     "please try again in a minute."
 )
 
+# Said of a file the License API could not read: the same file would fail the same way.
+_UNREADABLE_UPSTREAM = _(
+    "The licensing service could not read this request file. Make a new request file with "
+    "your software and upload that one."
+)
+
 # Upstream error codes, as the end user should read them.
 UPSTREAM_MESSAGES: dict[str, Promise] = {
     "license_activated_max_times": _(
-        "This license is already active on its maximum number of computers. Deactivate it on "
-        "a computer you no longer use, then try again."
+        "This license is already active on its maximum number of computers."
     ),
     "license_not_found": _(
         "No matching license was found. Check the license key, or the e-mail address and "
@@ -34,13 +39,8 @@ UPSTREAM_MESSAGES: dict[str, Promise] = {
     "license_not_enabled": _(
         "This license has been disabled. Please contact the vendor's support."
     ),
-    "license_not_active": _(
-        "This license is not active: it may have expired or not started yet. Please contact "
-        "the vendor's support."
-    ),
-    "trial_expired": _(
-        "The trial period of this license has ended. Contact the vendor to buy a full license."
-    ),
+    "license_not_active": _("This license is not active: it may have expired or not started yet."),
+    "trial_expired": _("The trial period of this license has ended."),
     "device_not_found": _(
         "This computer is not active on that license, so there was nothing to deactivate. It "
         "may already have been deactivated."
@@ -68,14 +68,8 @@ UPSTREAM_MESSAGES: dict[str, Promise] = {
         "your software saved it, or made for another vendor's software. Make a new request "
         "file and upload it unchanged."
     ),
-    "validation_error": _(
-        "The licensing service could not read this request file. Make a new "
-        "request file with your software and try again."
-    ),
-    "invalid_json": _(
-        "The licensing service could not read this request file. Make a new "
-        "request file with your software and try again."
-    ),
+    "validation_error": _UNREADABLE_UPSTREAM,
+    "invalid_json": _UNREADABLE_UPSTREAM,
     "missing_parameters": _(
         "The request file is missing information the licensing service needs. "
         "Make a new request file with your software."
@@ -167,6 +161,73 @@ REQUEST_FILE_MESSAGES: dict[str, tuple[Promise, Promise | str]] = {
 }
 
 
+# Where sending the same file again can work: the service was down, slow, busy or garbled
+# its answer. Any other refusal would come back the same, so the page offers no "Try again".
+RETRYABLE_CODES = frozenset(
+    {
+        "service_unreachable",
+        "service_timeout",
+        "rate_limited",
+        "unexpected_answer",
+        "mismatched_answer",
+    }
+)
+
+# Where only the vendor can help: another file from the same person would fail the same way.
+SUPPORT_CODES = frozenset(
+    {
+        "license_not_enabled",
+        "license_not_active",
+        "trial_expired",
+        "disabled_product",
+        "archived_product",
+        "api_key_product_not_allowed",
+        "unsupported_product_feature",
+        "product_not_bundle",
+        "not_found",
+        "portal_credentials_refused",
+        "setup_mismatch",
+        "activation_disabled",
+        "deactivation_disabled",
+    }
+)
+
+_ASK_SUPPORT = _("Please contact the vendor's support and give them the support reference below.")
+
+# What to do next, where the message itself does not say it already. Neither the License API's
+# refusals nor the request file carry a seat count or the license's dates, so these texts say
+# plainly what is not known rather than guess it.
+NEXT_STEPS: dict[str, Promise] = {
+    "license_activated_max_times": _(
+        "To free a seat: on a computer that no longer needs the software, make a deactivation "
+        "request file in the software and upload it here. Then upload this request file "
+        "again. If that computer is lost or broken, the vendor's support can free its seat."
+    ),
+    "license_not_active": _(
+        "The licensing service's answer gives no date, so this portal cannot tell when the "
+        "license ended or when it starts. The vendor's support can tell you, and renew or "
+        "extend the license."
+    ),
+    "trial_expired": _(
+        "The licensing service's answer gives no date for the end of the trial. To keep "
+        "using the software, buy a full license from the vendor, then make a new request "
+        "file with its license key."
+    ),
+    "device_not_found": _(
+        "If you meant to free this computer's seat, there is nothing more to do. To free "
+        "another computer's seat, upload the deactivation request file made on that computer."
+    ),
+    "unknown_product": _(
+        "Check that this is the portal of the company that sold you the software. If it is, "
+        "please contact the vendor's support."
+    ),
+    "product_not_bundle": _ASK_SUPPORT,
+    "not_found": _ASK_SUPPORT,
+    "activation_disabled": _ASK_SUPPORT,
+    "deactivation_disabled": _ASK_SUPPORT,
+}
+
+
 @dataclass
 class RelayError(Exception):
     """A relay that did not produce a result. `message` is for the end user; `detail` is the
@@ -181,6 +242,22 @@ class RelayError(Exception):
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether sending the same file again can work (any 429: gateways name it freely)."""
+        return self.code in RETRYABLE_CODES or self.status == 429
+
+    @property
+    def needs_support(self) -> bool:
+        """Whether only the vendor's support can help: no other file would do."""
+        return self.code in SUPPORT_CODES
+
+    @property
+    def next_step(self) -> str:
+        """What to do next, in the active language, where `message` does not say it."""
+        step = NEXT_STEPS.get(self.code)
+        return str(step) if step else ""
 
 
 def describe_upstream_error(code: str, upstream_message: str) -> str:

@@ -173,7 +173,7 @@ def _date_warnings(moment: datetime | None) -> list[str]:
 
 
 def _product_label(tenant: Tenant, product: str) -> str:
-    return store.find_product_name(tenant_slug=tenant.slug, product=product) or product
+    return store.known_product_name(tenant_slug=tenant.slug, product=product) or product
 
 
 def _license_label(license_key: str, username: str) -> str:

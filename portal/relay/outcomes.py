@@ -79,11 +79,25 @@ def _read_licenses(body: bytes) -> tuple[list[dict[str, Any]], bool]:
     return [item for item in licenses if not _LICENSE_KEYS.isdisjoint(item)], is_bundle
 
 
-def summarize_deactivation(request_file: RequestFile) -> dict[str, Any]:
-    """What the user freed and what offline usage the file carried to the server."""
+def summarize_deactivation(
+    request_file: RequestFile, body: bytes, known_product_name: str = ""
+) -> dict[str, Any]:
+    """What the user freed and what offline usage the file carried to the server.
+
+    A single product's answer is only the text `license_deactivated`: the product's name comes
+    from a kept activation of it when there is one (`known_product_name`), and seats in use
+    only from a bundle answer that lists its licenses. Nothing is guessed.
+    """
+    license_objects, _is_bundle = _read_licenses(body)
+    licenses = [_describe_license(item) for item in license_objects]
+    named = [
+        item["product_name"] for item in licenses if item["product_code"] == request_file.product
+    ]
     return {
         "kind": "deactivation",
         "product": request_file.product,
+        "product_name": next(iter(named), "") or known_product_name,
+        "licenses": licenses,
         "license_key": request_file.license_key,
         "user_email": request_file.username,
         "hostname": request_file.device.hostname,
@@ -96,6 +110,15 @@ def summarize_deactivation(request_file: RequestFile) -> dict[str, Any]:
             "variables": [{"name": name, "value": value} for name, value in request_file.variables],
         },
     }
+
+
+def product_name_in(summary: dict[str, Any], product: str) -> str:
+    """The name a kept activation's summary gives `product` (its code), or ""."""
+    candidates = [summary.get("bundle_license") or {}, *summary.get("licenses", [])]
+    for license in candidates:
+        if license.get("product_code") == product and license.get("product_name"):
+            return license["product_name"]
+    return ""
 
 
 def _describe_license(license_object: dict[str, Any]) -> dict[str, Any]:

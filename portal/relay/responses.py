@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
+from urllib.parse import quote, urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from portal.relay.errors import RelayError
+from portal.tenants.resolution import get_tenant
 
 LICENSE_FILENAME = "ls_activation.lic"
 
 
-def render_error(request: HttpRequest, error: RelayError, filename: str) -> HttpResponse:
-    context = {"error": error, "filename": filename}
+def render_error(
+    request: HttpRequest, error: RelayError, filename: str, *, pending_token: str = ""
+) -> HttpResponse:
+    """The error panel; `pending_token` names a checked file that "Try again" sends again."""
+    support_email = get_tenant(request).support_email
+    context = {
+        "error": error,
+        "filename": filename,
+        "pending_token": pending_token,
+        "support_mailto": support_mailto(error, support_email, timezone.now())
+        if support_email
+        else "",
+    }
     template = "portal/upload.html#error-panel" if request.htmx else "portal/upload.html"
     response = render(request, template, context, status=error.status)
     if error.retry_after:
@@ -22,8 +37,34 @@ def render_error(request: HttpRequest, error: RelayError, filename: str) -> Http
     return response
 
 
+def support_mailto(error: RelayError, address: str, when: datetime) -> str:
+    """A ready-made e-mail to the vendor's support: the reference, the code and the time, and
+    nothing from the file (it may hold a license key or a password)."""
+    facts = {
+        "reference": error.reference or "-",
+        "code": error.code,
+        "time": when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    subject = gettext("Offline portal: support reference %(reference)s") % facts
+    body = (
+        gettext(
+            "Hello,\n\nthe offline licensing portal could not complete my request.\n\n"
+            "Support reference: %(reference)s\nError code: %(code)s\nTime: %(time)s\n"
+        )
+        % facts
+    )
+    # RFC 6068: line breaks as CRLF, everything else percent-encoded.
+    query = urlencode({"subject": subject, "body": body.replace("\n", "\r\n")}, quote_via=quote)
+    return f"mailto:{quote(address, safe='@')}?{query}"
+
+
 def json_error(error: RelayError) -> JsonResponse:
-    payload = {"status": error.status, "code": error.code, "message": error.message}
+    payload = {
+        "status": error.status,
+        "code": error.code,
+        "message": error.message,
+        "retryable": error.retryable,
+    }
     if error.detail:
         payload["detail"] = error.detail
     if error.reference:

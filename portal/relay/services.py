@@ -162,8 +162,11 @@ def _relay_and_store(
         if request_file.kind == "activation":
             result.summary = summarize_activation(request_file, response.body)
             result.license_file = response.body
-        else:
-            result.summary = summarize_deactivation(request_file)
+        else:  # the name first: finish() drops the kept activation this deactivation undoes
+            name = relay_store.known_product_name(
+                tenant_slug=tenant.slug, product=request_file.product
+            )
+            result.summary = summarize_deactivation(request_file, response.body, name)
     except license_api.LicenseApiError as error:
         relay_store.release(result)
         relay_error = _as_relay_error(error, reference)

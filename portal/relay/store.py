@@ -22,6 +22,7 @@ from django.utils import timezone
 from portal.licensespring.request_files import RequestFile
 from portal.relay import leases, pending
 from portal.relay.models import LearnedBundle, RelayResult
+from portal.relay.outcomes import product_name_in
 
 _POLL_SECONDS = 0.1
 _PURGE_EVERY_SECONDS = 60.0
@@ -151,24 +152,6 @@ def find_kept_result(*, tenant_slug: str, request_file: RequestFile) -> RelayRes
     ).first()
 
 
-def find_product_name(*, tenant_slug: str, product: str) -> str:
-    """The product's name as the License API last gave it in a kept activation of this
-    tenant's, or "" when none is kept."""
-    summaries = RelayResult.objects.filter(
-        tenant_slug=tenant_slug,
-        kind=RelayResult.Kind.ACTIVATION,
-        state=RelayResult.State.DONE,
-        expires_at__gt=timezone.now(),
-        summary__product=product,
-    ).values_list("summary", flat=True)
-    for summary in summaries.order_by("-created_at")[:5]:
-        licenses = [summary.get("bundle_license") or {}, *summary.get("licenses", [])]
-        for license in licenses:
-            if license.get("product_code") == product and license.get("product_name"):
-                return license["product_name"]
-    return ""
-
-
 def find_hostname(*, tenant_slug: str, hardware_id: str) -> str:
     """The computer name a kept result of this tenant's gives for this hardware id, or ""."""
     summaries = RelayResult.objects.filter(
@@ -184,6 +167,19 @@ def purge_expired_results() -> int:
     """Expired results, and checked files never confirmed (pending.py)."""
     deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted + pending.purge_expired_pending()
+
+
+def known_product_name(*, tenant_slug: str, product: str) -> str:
+    """The product's name as this tenant's newest kept activation of it gives it, or ""."""
+    summaries = RelayResult.objects.filter(
+        tenant_slug=tenant_slug,
+        kind=RelayResult.Kind.ACTIVATION,
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+        summary__product=product,
+    ).order_by("-created_at")
+    summary = summaries.values_list("summary", flat=True).first()
+    return product_name_in(summary, product) if summary else ""
 
 
 def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:

@@ -73,7 +73,8 @@ def send_checked(request: HttpRequest) -> HttpResponse:
         enforce_rate_limit(request, tenant_slug=tenant.slug)
         result = relay_request(tenant=tenant, data=pending.text, filename=pending.filename)
     except RelayError as error:
-        return render_error(request, error, pending.filename)
+        retry_token = token if error.retryable else ""
+        return render_error(request, error, pending.filename, pending_token=retry_token)
     # Only now: a double submit meanwhile finds the row and joins the same relay (store.claim).
     drop_pending(tenant_slug=tenant.slug, token=token)
     return _respond_with_result(request, result)

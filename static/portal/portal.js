@@ -105,6 +105,27 @@
     if (textarea && outcome.querySelector(".panel-success, [data-send-form]")) textarea.value = "";
   }
 
+  // After a result the upload part of the page folds away, so that the result's heading and
+  // download button are in view on a laptop or a phone; "Upload another file" unfolds it.
+  function foldAfterResult(event) {
+    var outcome = event.detail.target;
+    var form = document.getElementById("upload-form");
+    if (!form || !outcome || outcome.id !== "outcome") return;
+    if (outcome.querySelector(".panel-success")) form.parentElement.classList.add("is-folded");
+  }
+
+  // On the result page this is a plain link to the upload page; beside the form, it unfolds it.
+  function onUploadAnother(event) {
+    var link = event.target.closest && event.target.closest("[data-upload-another]");
+    var form = document.getElementById("upload-form");
+    if (!link || !form) return;
+    event.preventDefault();
+    form.parentElement.classList.remove("is-folded");
+    link.parentElement.hidden = true;
+    var input = form.querySelector("input[type=file]");
+    if (input) input.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (!form) return;
@@ -134,7 +155,7 @@
       heading.tabIndex = -1;
       heading.textContent = _("The portal could not be reached");
       card.appendChild(heading);
-      card.appendChild(line("message", _("Check this computer’s internet connection, then try again.")));
+      card.appendChild(line("message", _("Check your internet connection, then try again.")));
       var retry = document.createElement("button");
       retry.type = "submit";
       retry.className = "button primary";
@@ -143,8 +164,10 @@
       card.appendChild(retry);
       outcome.replaceChildren(card);
       heading.focus();
-      announce(_("The portal could not be reached. Check this computer’s internet connection, then try again."));
+      announce(_("The portal could not be reached. Check your internet connection, then try again."));
     });
+    document.body.addEventListener("htmx:afterSwap", foldAfterResult);
+    document.body.addEventListener("click", onUploadAnother);
     document.body.addEventListener("htmx:afterSwap", onAfterSwap);
   });
 })();

@@ -82,6 +82,7 @@ def test_api_over_the_limit_gets_429_json_with_retry_after(client):
         "status": 429,
         "code": "rate_limited",
         "message": rate_limits.MESSAGE,
+        "retryable": True,
     }
 
 

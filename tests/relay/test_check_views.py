@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from email.utils import format_datetime
 
+import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -187,6 +188,30 @@ def test_send_with_htmx_swaps_in_the_result_and_starts_the_download(client, upst
 
     assert "data-auto-download" in response.content.decode()
     assert len(upstream.requests) == 1
+
+
+def test_try_again_after_a_network_failure_sends_the_checked_file_again(client, upstream):
+    for _connection_and_its_one_retry in range(2):
+        upstream.fail("activate_offline", httpx.ConnectError("down"))
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    token = _pending_token(_check(client, read_vector("py_activate_key.req")).content.decode())
+
+    failed = client.post("/check/send", {"pending": token})
+    retry_token = _pending_token(failed.content.decode())
+    again = client.post("/check/send", {"pending": retry_token})
+
+    assert failed.status_code == 502 and "Try again" in failed.content.decode()
+    assert again.status_code == 303 and again["Location"].startswith("/r/")
+    assert upstream.endpoints.count("activate_offline") >= 2
+
+
+def test_refusal_that_would_repeat_offers_no_resend_of_the_checked_file(client, upstream):
+    upstream.error("activate_offline", 400, "license_activated_max_times")
+    token = _pending_token(_check(client, read_vector("py_activate_key.req")).content.decode())
+
+    html = client.post("/check/send", {"pending": token}).content.decode()
+
+    assert "Try again" not in html and 'name="pending"' not in html
 
 
 def test_send_twice_relays_once(client, upstream):
