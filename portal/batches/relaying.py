@@ -1,0 +1,127 @@
+"""One file of a batch: what it holds before it is sent, and how its relay went.
+
+Shared by the batch runner (runner.py) and the machine endpoint's multi-file answer: both
+relay each file through services.relay_request, so deduplication, the kept results, the
+console's activity and the answer checks apply to every file as to a single upload.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection
+from django.utils import translation
+from django.utils.translation import gettext
+
+from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
+from portal.operations.rate_limits import enforce_client_rate_limit
+from portal.relay.errors import RelayError, describe_request_file_error
+from portal.relay.services import relay_request
+from portal.tenants.resolution import Tenant
+
+
+@dataclass
+class Entry:
+    """A file's row in the batch's table, its summary.csv and the machine endpoint's JSON."""
+
+    filename: str
+    kind: str = ""  # activation, deactivation, or "" for a file that is no request file
+    computer: str = ""
+    product: str = ""
+    license_label: str = ""
+    warnings: list[str] = field(default_factory=list)
+    outcome: str = ""  # activated, deactivated, failed, invalid (never sent)
+    code: str = ""
+    message: str = ""
+    reference: str = ""
+    result_token: str = ""
+    license_file: bytes = b""
+    retry_after: int | None = None
+
+
+def describe_file(*, tenant: Tenant, filename: str, data: bytes) -> Entry:
+    """What a file holds, read here without sending anything; a file that is no request file
+    comes back with outcome "invalid" and the reason in words."""
+    try:
+        request_file = read_request_file(data)
+    except RequestFileError as error:
+        message = describe_request_file_error(error.code, error.message)
+        return Entry(filename, outcome="invalid", code=error.code, message=message)
+    return Entry(
+        filename,
+        kind=request_file.kind,
+        computer=computer_name(request_file),
+        product=request_file.product,
+        license_label=license_label(request_file),
+    )
+
+
+def relay_file(*, tenant: Tenant, entry: Entry, data: bytes) -> Entry:
+    """Relay one file and fill in its outcome (the entry is changed and returned)."""
+    try:
+        result = relay_request(tenant=tenant, data=data, filename=entry.filename)
+    except RelayError as error:
+        return refuse(entry, error)
+    if result.kind == "activation":
+        entry.outcome, entry.license_file = "activated", bytes(result.license_file)
+    else:
+        entry.outcome = "deactivated"
+    entry.code, entry.message, entry.result_token = "", "", result.token
+    return entry
+
+
+def relay_files(*, tenant: Tenant, client: str, files: list[tuple[str, bytes]]) -> list[Entry]:
+    """Relay these (file name, content) pairs now, PORTAL_BATCH_CONCURRENCY at a time, each
+    counted by the rate limiter as one upload; their entries, in the files' order. A file
+    over the rate limit is not sent: its entry says when to try again (the caller waits)."""
+    language = translation.get_language()
+
+    def relay_one(named_file: tuple[str, bytes]) -> Entry:
+        filename, data = named_file
+        try:
+            with translation.override(language):
+                entry = describe_file(tenant=tenant, filename=filename, data=data)
+                if entry.outcome == "invalid":
+                    return entry
+                try:
+                    enforce_client_rate_limit(client, tenant_slug=tenant.slug)
+                except RelayError as error:
+                    return refuse(entry, error)
+                return relay_file(tenant=tenant, entry=entry, data=data)
+        finally:
+            connection.close()  # this pool thread's own
+
+    workers = min(settings.PORTAL_BATCH_CONCURRENCY, len(files)) or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay-files") as pool:
+        return list(pool.map(relay_one, files))
+
+
+def refuse(entry: Entry, error: RelayError) -> Entry:
+    entry.outcome, entry.code, entry.message = "failed", error.code, str(error.message)
+    entry.reference, entry.retry_after = error.reference or "", error.retry_after
+    return entry
+
+
+def outcome_label(outcome: str) -> str:
+    """The outcome in words, for summary.csv and the machine endpoint (the table has its own)."""
+    labels = {
+        "activated": gettext("License file ready"),
+        "deactivated": gettext("Computer deactivated"),
+        "failed": gettext("Not completed"),
+        "invalid": gettext("Not a request file"),
+    }
+    return labels.get(outcome, gettext("Waiting"))
+
+
+def computer_name(request_file: RequestFile) -> str:
+    """The computer as people know it: its host name, else the start of its hardware id."""
+    return request_file.device.hostname or request_file.hardware_id[:16]
+
+
+def license_label(request_file: RequestFile) -> str:
+    """The license key masked but for its last four characters, or the user's e-mail."""
+    if request_file.license_key:
+        return "…" + request_file.license_key[-4:]
+    return request_file.username
