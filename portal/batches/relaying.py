@@ -80,22 +80,29 @@ def relay_files(*, tenant: Tenant, client: str, files: list[tuple[str, bytes]]) 
 
     def relay_one(named_file: tuple[str, bytes]) -> Entry:
         filename, data = named_file
+        with translation.override(language):
+            entry = describe_file(tenant=tenant, filename=filename, data=data)
+            if entry.outcome == "invalid":
+                return entry
+            try:
+                enforce_client_rate_limit(client, tenant_slug=tenant.slug)
+            except RelayError as error:
+                return refuse(entry, error)
+            return relay_file(tenant=tenant, entry=entry, data=data)
+
+    def relay_one_in_pool(named_file: tuple[str, bytes]) -> Entry:
         try:
-            with translation.override(language):
-                entry = describe_file(tenant=tenant, filename=filename, data=data)
-                if entry.outcome == "invalid":
-                    return entry
-                try:
-                    enforce_client_rate_limit(client, tenant_slug=tenant.slug)
-                except RelayError as error:
-                    return refuse(entry, error)
-                return relay_file(tenant=tenant, entry=entry, data=data)
+            return relay_one(named_file)
         finally:
             connection.close()  # this pool thread's own
 
+    if connection.in_atomic_block:
+        # The caller's open transaction holds rows (and on SQLite the write lock) that other
+        # threads cannot use before it commits: relay one file after the other, here.
+        return [relay_one(named_file) for named_file in files]
     workers = min(settings.PORTAL_BATCH_CONCURRENCY, len(files)) or 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay-files") as pool:
-        return list(pool.map(relay_one, files))
+        return list(pool.map(relay_one_in_pool, files))
 
 
 def refuse(entry: Entry, error: RelayError) -> Entry:

@@ -105,6 +105,12 @@
     });
     // Choosing a file sends it: one step fewer for the user.
     input.addEventListener("change", function () {
+      // Several files are a batch: a plain post to its check step (portal/batches).
+      if (input.files.length > 1 && form.dataset.batchUrl) {
+        form.action = form.dataset.batchUrl;
+        form.submit();
+        return;
+      }
       if (input.files.length) form.requestSubmit();
     });
   }
