@@ -187,11 +187,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # PORTAL_BATCH_CONCURRENCY at a time, so that one engineer's batch leaves the other workers free.
 PORTAL_BATCH_MAX_FILES = max(1, int(_env_number("PORTAL_BATCH_MAX_FILES", 100)))
 PORTAL_BATCH_CONCURRENCY = max(1, int(_env_number("PORTAL_BATCH_CONCURRENCY", 4)))
-# A batch's post (the batch page's form, the machine endpoint with several files) may be larger
-# than one file's: request files are a few kilobytes, so this holds a full batch of them.
-PORTAL_MAX_BATCH_BODY_BYTES = int(
-    _env_number("PORTAL_MAX_BATCH_BODY_BYTES", max(PORTAL_MAX_BODY_BYTES, 4 * 1024 * 1024))
-)
+# A batch's post is held to PORTAL_MAX_BODY_BYTES too (nginx.conf and the middleware enforce
+# it): request files are about a kilobyte, so the default takes a full batch of typical ones.
 # A few over the cap, so that a batch one file too large gets the portal's own clear refusal.
 DATA_UPLOAD_MAX_NUMBER_FILES = PORTAL_BATCH_MAX_FILES + 10
 

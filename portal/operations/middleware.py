@@ -26,8 +26,6 @@ def body_limit(path: str) -> int:
     """The largest request body the portal reads for `path`, in bytes."""
     if path.startswith("/admin/"):
         return settings.PORTAL_MAX_ADMIN_BODY_BYTES  # operators upload logos there
-    if path.startswith("/batch/") or path == "/api/v1/requests":
-        return settings.PORTAL_MAX_BATCH_BODY_BYTES  # many request files in one post
     return settings.PORTAL_MAX_BODY_BYTES
 
 

@@ -71,7 +71,6 @@ def port(
         "DATABASE_URL": "",
         "PORTAL_VAR_DIR": str(folder),
         "PORTAL_MAX_BODY_BYTES": str(MAX_BODY),
-        "PORTAL_MAX_BATCH_BODY_BYTES": str(MAX_BODY),
         "LICENSE_API_URL": f"http://127.0.0.1:{upstream_api.server_address[1]}/api/v4",
         "PORT": str(free_port),
         "WEB_CONCURRENCY": "1",
