@@ -12,6 +12,9 @@ from portal.tenants import views as tenant_views
 app_name = "portal"
 urlpatterns = [
     path("", relay_views.upload, name="upload"),
+    path("check", relay_views.check_upload, name="check"),
+    path("check/send", relay_views.send_checked, name="send"),
+    path("check/cancel", relay_views.cancel_checked, name="cancel"),
     path("r/<str:token>/", relay_views.show_result, name="result"),
     path("r/<str:token>/ls_activation.lic", relay_views.download_license, name="download"),
     path("api/v1/requests", api.api_relay, name="api-relay"),

@@ -225,3 +225,26 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         **database.get("OPTIONS", {}),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;",
     }
+
+
+OTHER_HOST = "offline.other.test"
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Iterator[object]:
+    """A second tenant, on OTHER_HOST, with its own API key (not the default tenant's)."""
+    from portal.tenants import resolution
+    from portal.tenants.models import TenantHost, TenantSettings
+
+    resolution._cache.clear()
+    tenant = TenantSettings(
+        slug="other",
+        name="Other Vendor",
+        api_url="https://api.other.test/api/v4",
+        api_key="other-api-key-0000-0000-000000000009",
+    )
+    tenant.set_shared_key("other-shared-key-very-secret-9999")
+    tenant.save()
+    TenantHost.objects.create(tenant=tenant, host=OTHER_HOST)
+    yield tenant
+    resolution._cache.clear()

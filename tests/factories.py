@@ -161,3 +161,24 @@ def signed_v2_text(body: bytes) -> bytes:
     license_object = json.loads(body)
     del license_object["license_signature"], license_object["license_signature_v2"]
     return json.dumps(license_object, separators=(",", ":")).encode()
+
+
+# A bundle's answer: the bundle's own license first, then each product's.
+BUNDLE_BODY = json.dumps(
+    {
+        "licenses": [
+            {
+                **LICENSE_OBJECT,
+                "hardware_id": "test-hwid-0001",
+                "product_details": {"product_name": "Studio Bundle", "short_code": "BNDL"},
+            },
+            {**LICENSE_OBJECT, "hardware_id": "test-hwid-0001"},
+        ],
+        "bundle_signature_v2": "c2ln",
+    }
+).encode()
+
+
+def license_file_text(body: bytes) -> str:
+    """A `.lic` as the portal hands it out: base64 of the License API's answer."""
+    return base64.b64encode(body).decode()

@@ -21,9 +21,16 @@ from django.utils import translation
 from playwright.sync_api import Browser, Download, Page, Route, expect
 
 from portal.relay import upstream as upstream_client
-from portal.relay.models import RelayResult
+from portal.relay.models import PendingUpload, RelayResult
 from tests import browser_support as support
-from tests.factories import API_KEY, SHARED_KEY, make_request_file, read_vector, seed_demo
+from tests.factories import (
+    API_KEY,
+    LICENSE_BODY,
+    SHARED_KEY,
+    make_request_file,
+    read_vector,
+    seed_demo,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,12 +84,30 @@ def choose_file(page: Page, text: str, name: str = "ls_activation.req") -> None:
     page.set_input_files("#id_file", request_file(text, name))
 
 
-def activate(page: Page, text: str = ACTIVATE) -> Download:
-    """Choose a request file; the result replaces the form's outcome and downloads itself."""
+def confirm(page: Page) -> None:
+    """Press the checked file's one button ("Get my license file", "Deactivate this computer",
+    in any language)."""
+    page.locator("[data-send-form] button").click()
+
+
+def inspect(page: Page, text: str, name: str = "ls_activation.req") -> None:
+    """Choose a file: the page shows what it holds (nothing is sent yet)."""
+    choose_file(page, text, name)
+    expect(page.locator("#inspection-heading")).to_be_focused()
+
+
+def activate(page: Page, text: str = ACTIVATE, name: str = "ls_activation.req") -> Download:
+    """Choose a request file, confirm; the result replaces the outcome and downloads itself."""
+    inspect(page, text, name)
     with page.expect_download() as download:
-        choose_file(page, text)
+        confirm(page)
     expect(page.locator("#outcome-heading")).to_have_text(READY)
     return download.value
+
+
+def deactivate(page: Page, text: str = DEACTIVATE) -> None:
+    inspect(page, text, "ls_deactivation.req")
+    confirm(page)
 
 
 def downloaded(download: Download) -> bytes:
@@ -97,7 +122,7 @@ def stored_license_file() -> bytes:
 
 
 def hold_uploads(page: Page) -> list[Route]:
-    """Holds the form's next POST in the browser (the caller continues it), so the progress
+    """Holds the next confirmed send in the browser (the caller continues it), so the progress
     card can be looked at."""
     held: list[Route] = []
 
@@ -107,7 +132,7 @@ def hold_uploads(page: Page) -> list[Route]:
         else:
             route.continue_()
 
-    page.route("/", _hold)
+    page.route("**/check/send", _hold)
     return held
 
 
@@ -159,8 +184,10 @@ def test_drop_of_a_request_file_activates_and_downloads_the_license(page):
     drop_file(page, ACTIVATE, "ls_activation.req", "dragenter")
     expect(zone).to_have_class(re.compile("is-dragging"))
 
+    drop_file(page, ACTIVATE, "ls_activation.req")
+    expect(page.locator("#inspection-heading")).to_have_text("Activation request")
     with page.expect_download() as download:
-        drop_file(page, ACTIVATE, "ls_activation.req")
+        confirm(page)
 
     expect(page.locator("#outcome-heading")).to_have_text(READY)
     expect(zone).not_to_have_class(re.compile("is-dragging"))
@@ -205,8 +232,11 @@ def test_pasted_request_text_activates_and_is_cleared(page):
     page.get_by_text("Paste the request text instead").click()
     page.get_by_label("Request text").fill(ACTIVATE)
 
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("#inspection-heading")).to_have_text("Activation request")
+    expect(page.get_by_label("Request text")).to_have_value("")
     with page.expect_download() as download:
-        page.get_by_role("button", name="Send request").click()
+        confirm(page)
 
     expect(page.locator("#outcome-heading")).to_have_text(READY)
     expect(page.locator("#outcome")).to_contain_text("From: pasted text")
@@ -214,16 +244,94 @@ def test_pasted_request_text_activates_and_is_cleared(page):
     assert downloaded(download.value) == stored_license_file()
 
 
+def test_chosen_file_is_inspected_first_then_activated(page, upstream):
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+
+    inspect(page, ACTIVATE)
+
+    outcome = page.locator("#outcome")
+    expect(page.locator("#inspection-heading")).to_have_text("Activation request")
+    for fact in ("TP", "…7JTP", "lab-pc-01", "Linux 6.1", "PythonSDK 4.0.0", "24 November 2026"):
+        expect(outcome).to_contain_text(fact)
+    expect(outcome).not_to_contain_text("FUH3-4E7A-LZJL-7JTP")
+    expect(outcome).to_contain_text("more than a week ago")
+    expect(page.get_by_role("button", name="Deactivate this computer")).to_have_count(0)
+    assert upstream.requests == []
+    assert_accessible(page, "inspection")
+    support.save_screenshot(page, "inspection")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Get my license file").click()
+
+    expect(page.locator("#outcome-heading")).to_have_text(READY)
+    assert base64.b64decode(downloaded(download.value)) == LICENSE_BODY
+    assert len(upstream.requests) == 1
+
+
+def test_cancel_after_inspection_sends_nothing(page, upstream):
+    inspect(page, ACTIVATE)
+
+    page.get_by_role("button", name="Choose another file").click()
+
+    expect(page.locator("#inspection-heading")).to_have_count(0)
+    expect(page.locator("#id_file")).to_be_focused()
+    assert page.locator("#id_file").evaluate("input => input.files.length") == 0
+    assert upstream.requests == []
+    assert not PendingUpload.objects.exists()
+
+
+def test_deactivation_asks_before_freeing_the_seat(page):
+    activate(page)
+
+    inspect(page, DEACTIVATE, "ls_deactivation.req")
+
+    expect(page.locator("#inspection-heading")).to_have_text("Deactivation request")
+    expect(page.locator(".confirm-text")).to_have_text(
+        "This frees the seat of computer vm on license …7JTP. The software on that computer "
+        "stops working until it is activated again."
+    )
+    expect(page.locator("#outcome")).to_contain_text("3 uses of the license")
+    assert_accessible(page, "deactivation question")
+    support.save_screenshot(page, "deactivation-confirmation")
+    page.get_by_role("button", name="Deactivate this computer").click()
+    expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
+
+
+def test_dropped_license_file_says_what_it_is_and_sends_nothing(page):
+    license_file = downloaded(activate(page)).decode()
+
+    drop_file(page, license_file, "ls_activation.lic")
+
+    expect(page.locator("#inspection-heading")).to_have_text("This is a license file")
+    message = page.locator("#outcome .message")
+    expect(message).to_contain_text("This is a license file, not a request file: it unlocks")
+    expect(message).to_contain_text("Test Product")
+    expect(message).to_contain_text("lab-pc-01")
+    expect(message).to_contain_text("Copy it to the offline computer")
+    expect(page.locator("[data-send-form]")).to_have_count(0)
+    assert RelayResult.objects.count() == 1
+    assert_accessible(page, "license file dropped")
+    support.save_screenshot(page, "license-file")
+
+
+def test_check_with_nothing_chosen_says_to_choose_a_file(page):
+    page.get_by_role("button", name="Check the file").click()
+
+    heading = page.locator("#outcome-heading")
+    expect(heading).to_be_focused()
+    expect(page.locator("#outcome")).to_contain_text("Choose your request file first")
+    expect(page.locator("#outcome")).not_to_contain_text("empty")
+
+
 def test_progress_card_names_the_file_request_type_and_product(page):
     held = hold_uploads(page)
 
-    choose_file(page, ACTIVATE, "office-pc.req")
+    inspect(page, ACTIVATE, "office-pc.req")
+    confirm(page)
 
     card = page.locator(".progress-card")
     expect(card).to_contain_text("Sending your request")
     expect(card).to_contain_text("File: office-pc.req")
-    expect(card).to_contain_text("Activation request, product TP")
-    expect(page.get_by_role("button", name="Send request")).to_be_disabled()
+    expect(card).to_contain_text("Activation request, TP")
     route = wait_until_held(page, held)
     assert_accessible(page, "progress card")
     support.save_screenshot(page, "progress")
@@ -237,7 +345,8 @@ def test_live_region_announces_progress_then_outcome(page):
     held = hold_uploads(page)
     announcer = page.locator("#announcer")
 
-    choose_file(page, ACTIVATE)
+    inspect(page, ACTIVATE)
+    confirm(page)
 
     expect(announcer).to_have_text("Sending ls_activation.req to the licensing service.")
     expect(announcer).to_have_attribute("aria-live", "polite")
@@ -255,7 +364,7 @@ def test_result_heading_takes_the_focus(page):
 def test_deactivation_frees_the_seat_and_shows_the_synced_usage(page):
     activate(page)
 
-    choose_file(page, DEACTIVATE, "ls_deactivation.req")
+    deactivate(page)
 
     heading = page.locator("#outcome-heading")
     expect(heading).to_have_text(DEACTIVATED)
@@ -288,7 +397,8 @@ def test_activation_limit_error_says_so_in_plain_words(page):
     first = make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-1")
     assert page.request.post("/api/v1/requests", data=first).ok
 
-    choose_file(page, make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-2"))
+    inspect(page, make_request_file(license_key="LIMT-0000-0000-0001", hardware_id="pc-2"))
+    confirm(page)
 
     expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
     expect(page.locator("#outcome")).to_contain_text("maximum number of computers")
@@ -300,7 +410,8 @@ def test_unreachable_license_api_is_explained(page, settings):
     settings.LICENSE_API_URL = f"http://127.0.0.1:{closed_port()}/api/v4"
     upstream_client.set_client(None)
 
-    choose_file(page, ACTIVATE)
+    inspect(page, ACTIVATE)
+    confirm(page)
 
     heading = page.locator("#outcome-heading")
     expect(heading).to_have_text("We could not reach the licensing service")
@@ -312,7 +423,7 @@ def test_unreachable_license_api_is_explained(page, settings):
 
 def test_unreachable_portal_is_explained_and_focused(page):
     page.route(
-        "/",
+        "**/check",
         lambda route: route.abort() if route.request.method == "POST" else route.continue_(),
     )
 
@@ -322,7 +433,7 @@ def test_unreachable_portal_is_explained_and_focused(page):
     expect(heading).to_have_text("The portal could not be reached")
     expect(heading).to_be_focused()
     expect(page.locator("#announcer")).to_have_text(re.compile("could not be reached"))
-    expect(page.get_by_role("button", name="Send request")).to_be_enabled()
+    expect(page.get_by_role("button", name="Check the file")).to_be_enabled()
     assert_accessible(page, "portal unreachable")
 
 
@@ -330,7 +441,7 @@ def test_too_many_requests_asks_to_wait(page, settings):
     settings.PORTAL_RATE_LIMIT = 1
     activate(page)
 
-    choose_file(page, DEACTIVATE)
+    deactivate(page)
 
     heading = page.locator("#outcome-heading")
     expect(heading).to_have_text("Please wait a moment")
@@ -343,11 +454,16 @@ def test_without_javascript_the_form_posts_and_the_result_page_downloads(open_pa
     page = open_page(java_script_enabled=False)
     file_input = page.locator("#id_file")
     file_input.set_input_files(request_file(ACTIVATE))
-    # Nothing sends the file by itself: the chosen file must be visible before "Send request".
+    # Nothing sends the file by itself: the chosen file must be visible before "Check the file".
     assert file_input.evaluate("input => getComputedStyle(input).opacity") == "1"
     support.save_screenshot(page, "upload-no-js")
 
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("#inspection-heading")).to_have_text("Activation request")
+    expect(page.locator("#outcome")).to_contain_text("lab-pc-01")
+    assert_accessible(page, "inspection (no JavaScript)", javascript=False)
+    support.save_screenshot(page, "inspection-no-js")
+    page.get_by_role("button", name="Get my license file").click()
 
     expect(page).to_have_url(RESULT_PATH)
     expect(page.get_by_role("heading", level=1)).to_have_text("Offline activation")
@@ -363,7 +479,7 @@ def test_without_javascript_an_error_shows_on_the_upload_page(open_page):
     page = open_page(java_script_enabled=False)
     page.set_input_files("#id_file", request_file("garbage", "notes.req"))
 
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Check the file").click()
 
     expect(page.locator("#outcome-heading")).to_have_text("This request could not be completed")
     expect(page.locator("#outcome")).to_contain_text("File: notes.req")
@@ -399,8 +515,14 @@ def test_keyboard_alone_activates_and_downloads(page):
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     support.report("       Space -> the file chooser opens; ls_activation.req chosen")
+    chooser.value.set_files(request_file(ACTIVATE))
+    expect(page.locator("#inspection-heading")).to_be_focused()
+    support.report("       (auto) -> the file is checked, focus on 'Activation request'")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Get my license file")).to_be_focused()
+    support.report("       Tab   -> 'Get my license file'")
     with page.expect_download():
-        chooser.value.set_files(request_file(ACTIVATE))
+        page.keyboard.press("Enter")
     heading = page.locator("#outcome-heading")
     expect(heading).to_be_focused()
     support.report(f"       (auto) -> result shown, focus on heading '{heading.inner_text()}'")
@@ -428,7 +550,7 @@ def test_focus_is_visible_on_every_control(page):
         support.report(f"focus {focus['element']:<40} {focus['outline']}")
         assert focus["visible"] == "true", focus
     assert any("#id_file" in element for element in seen)
-    assert any("Send request" in element for element in seen)
+    assert any("Check the file" in element for element in seen)
 
 
 def test_reduced_motion_stops_the_progress_animation(open_page):
@@ -436,7 +558,8 @@ def test_reduced_motion_stops_the_progress_animation(open_page):
     for motion in ("no-preference", "reduce"):
         page = open_page(reduced_motion=motion)
         hold_uploads(page)
-        choose_file(page, ACTIVATE)
+        inspect(page, ACTIVATE)
+        confirm(page)
         bar = page.locator(".progress-bar span")
         expect(bar).to_be_visible()
         names[motion] = bar.evaluate("span => getComputedStyle(span).animationName")
@@ -449,7 +572,10 @@ def test_narrow_screen_never_scrolls_sideways(open_page):
     overflow = {"upload page": support.horizontal_overflow(page)}
     support.save_screenshot(page, "upload-375px")
     held = hold_uploads(page)
-    choose_file(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+    inspect(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+    overflow["inspection"] = support.horizontal_overflow(page)
+    support.save_screenshot(page, "inspection-375px")
+    confirm(page)
     expect(page.locator(".progress-card")).to_be_visible()
     overflow["progress card"] = support.horizontal_overflow(page)
     with page.expect_download():
@@ -457,7 +583,7 @@ def test_narrow_screen_never_scrolls_sideways(open_page):
     expect(page.locator("#outcome-heading")).to_have_text(READY)
     overflow["activation result"] = support.horizontal_overflow(page)
     support.save_screenshot(page, "activation-result-375px")
-    choose_file(page, DEACTIVATE)
+    deactivate(page)
     expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
     overflow["deactivation result"] = support.horizontal_overflow(page)
     choose_file(page, "garbage")
@@ -468,7 +594,9 @@ def test_narrow_screen_never_scrolls_sideways(open_page):
     page = open_page(viewport={"width": 375, "height": 740}, java_script_enabled=False)
     overflow["upload page (no JavaScript)"] = support.horizontal_overflow(page)
     page.set_input_files("#id_file", request_file(ACTIVATE))
-    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Check the file").click()
+    overflow["inspection (no JavaScript)"] = support.horizontal_overflow(page)
+    page.get_by_role("button", name="Get my license file").click()
     expect(page).to_have_url(RESULT_PATH)
     overflow["result page (no JavaScript)"] = support.horizontal_overflow(page)
 
@@ -506,7 +634,7 @@ def test_branded_tenant_page_shows_its_name_and_colours(open_page, portal):
     expect(page).to_have_title(re.compile("Acme Tools"))
     expect(page.locator("header")).to_contain_text("Acme Tools")
     expect(page.locator("footer")).to_contain_text("help@acme.test")
-    send = page.get_by_role("button", name="Send request")
+    send = page.get_by_role("button", name="Check the file")
     assert send.evaluate("button => getComputedStyle(button).backgroundColor") == "rgb(138, 21, 56)"
     assert_accessible(page, "branded tenant page")
     support.save_screenshot(page, "tenant")
@@ -545,7 +673,7 @@ def test_newcomer_makes_sample_files_activates_and_gets_the_seat_back(page):
     deactivation = make_sample_file(page, key_license, "newcomer-pc", "Deactivation")
 
     page.goto("/")
-    choose_file(page, deactivation, "ls_deactivation.req")
+    deactivate(page, deactivation)
     expect(page.locator("#outcome-heading")).to_have_text(DEACTIVATED)
     expect(page.locator("#outcome")).to_contain_text("2 uses of the license")
     page.goto("/sandbox/")
@@ -614,13 +742,17 @@ def test_portal_speaks_the_browsers_language_with_no_english_left(open_page, lan
     expect(html).to_have_attribute("dir", "rtl" if language == "ar" else "ltr")
     assert_speaks(page, language, "upload page")
 
+    inspect(page, ACTIVATE)
+    assert_speaks(page, language, "inspection")
     with page.expect_download():
-        choose_file(page, ACTIVATE)
+        confirm(page)
     heading = page.locator("#outcome-heading")
     expect(heading).to_have_text(in_language(language, READY))
     assert_speaks(page, language, "activation result")
 
-    choose_file(page, DEACTIVATE, "ls_deactivation.req")
+    inspect(page, DEACTIVATE, "ls_deactivation.req")
+    assert_speaks(page, language, "deactivation question")
+    confirm(page)
     expect(heading).to_have_text(in_language(language, DEACTIVATED))
     assert_speaks(page, language, "deactivation result")
 
@@ -635,8 +767,10 @@ def test_japanese_and_arabic_fit_a_phone_screen(open_page, language):
     page = open_page(locale=language, viewport={"width": 375, "height": 740})
     overflow = {"upload page": support.horizontal_overflow(page)}
     support.save_screenshot(page, f"{language}-upload-375px")
+    inspect(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+    overflow["inspection"] = support.horizontal_overflow(page)
     with page.expect_download():
-        choose_file(page, ACTIVATE, "a-rather-long-request-file-name-from-the-offline-pc.req")
+        confirm(page)
     expect(page.locator("#outcome-heading")).to_have_text(in_language(language, READY))
     overflow["activation result"] = support.horizontal_overflow(page)
     support.save_screenshot(page, f"{language}-activation-result-375px")
@@ -646,8 +780,9 @@ def test_japanese_and_arabic_fit_a_phone_screen(open_page, language):
 
 def test_arabic_result_card_is_laid_out_right_to_left(open_page):
     page = open_page(locale="ar")
+    inspect(page, ACTIVATE)
     with page.expect_download():
-        choose_file(page, ACTIVATE)
+        confirm(page)
     panel = page.locator(".panel-success")
     expect(panel).to_be_visible()
 

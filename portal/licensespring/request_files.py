@@ -16,6 +16,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from portal.licensespring.license_files import (
+    LicenseFile,
+    describe_license_document,
+    is_license_document,
+)
+
 MAX_FILE_BYTES = 64 * 1024
 
 Kind = Literal["activation", "deactivation"]
@@ -24,17 +30,6 @@ Shape = Literal["flat", "python", "node"]
 _BOM = "\ufeff"
 _BASE64_DIGITS = re.compile(r"[A-Za-z0-9+/]+")
 _UNSTORABLE = re.compile(r"[\ud800-\udfff]|\\u0000")
-# Keys only a license file (`.lic`, single or bundle) has at its top level, never a request.
-_LICENSE_MARKERS = frozenset(
-    {
-        "license_signature",
-        "license_signature_v2",
-        "offline_signature",
-        "product_details",
-        "licenses",
-        "bundle_signature_v2",
-    }
-)
 
 _SAVE_AGAIN = "Save the request file again from your software and upload the new file."
 _CHOOSE_REQ = "Choose the request file (its name ends in .req) that your software saved."
@@ -81,10 +76,12 @@ _MESSAGES: dict[str, str] = {
 class RequestFileError(ValueError):
     """A request file the portal cannot use; `message` is safe to show the end user."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, license_file: LicenseFile | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # For `license_file`: what the uploaded license file unlocks, to tell the user.
+        self.license_file = license_file
 
 
 @dataclass(frozen=True)
@@ -220,8 +217,9 @@ def _unwrap(document: dict[str, Any]) -> tuple[dict[str, Any], Shape]:
     if isinstance(inner, dict):
         # Only the Python SDK signs the inner object as well as the wrapper.
         return inner, ("python" if "signature" in inner else "node")
-    if "request" not in document and not _LICENSE_MARKERS.isdisjoint(document):
-        raise _error("license_file")
+    if is_license_document(document):
+        license_file = describe_license_document(document)
+        raise RequestFileError("license_file", _MESSAGES["license_file"], license_file)
     return document, "flat"
 
 

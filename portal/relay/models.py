@@ -77,3 +77,19 @@ class LearnedBundle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_slug}: {self.product}"
+
+
+class PendingUpload(models.Model):
+    """A request file checked on the upload page and waiting for the user's confirmation, so
+    that confirming does not mean choosing the file again. The content may hold an end user's
+    password in clear: it is stored encrypted (portal.tenants.secrets), on the tenant whose
+    host checked it, and deleted once relayed or expired (portal/relay/pending.py)."""
+
+    token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
+    tenant_slug = models.CharField(max_length=100)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant_slug}: {self.filename}"

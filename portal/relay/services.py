@@ -80,7 +80,7 @@ def _read_allowed(tenant: Tenant, data: bytes | str, reference: str, started: fl
     request_file = None
     try:
         request_file = _read(data, reference)
-        _check_allowed(tenant, request_file, reference)
+        check_allowed(tenant, request_file, reference)
     except RelayError as refusal:
         _log(tenant, request_file, reference, started, outcome="refused", relay_error=refusal)
         raise
@@ -96,7 +96,9 @@ def _read(data: bytes | str, reference: str) -> RequestFile:
         raise RelayError(status, error.code, message, reference=reference) from None
 
 
-def _check_allowed(tenant: Tenant, request_file: RequestFile, reference: str) -> None:
+def check_allowed(tenant: Tenant, request_file: RequestFile, reference: str = "") -> None:
+    """Raise the RelayError that refuses this file on this tenant's portal before any upstream
+    call, if any (the upload page's inspection shows the same refusals)."""
     if request_file.kind == "activation" and not tenant.activation_enabled:
         raise RelayError(
             403,

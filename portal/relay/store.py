@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal.licensespring.request_files import RequestFile
-from portal.relay import leases
+from portal.relay import leases, pending
 from portal.relay.models import LearnedBundle, RelayResult
 
 _POLL_SECONDS = 0.1
@@ -33,7 +33,7 @@ def claim(*, tenant_slug: str, request_file: RequestFile, filename: str) -> Rela
     must relay the file) or another upload holds it (claimed False: wait for it, or reuse
     it when done). A row whose lease or keeping time is over is removed and claimed anew."""
     _purge_now_and_then()
-    request_hash = hashlib.sha256(request_file.text.encode()).hexdigest()
+    request_hash = _request_hash(request_file)
     while True:
         result = _insert_claim(tenant_slug, request_hash, request_file, filename)
         if result is not None:
@@ -140,9 +140,50 @@ def find_result(*, tenant_slug: str, token: str) -> RelayResult | None:
     ).first()
 
 
+def find_kept_result(*, tenant_slug: str, request_file: RequestFile) -> RelayResult | None:
+    """The finished, unexpired result of this very file on this tenant's portal (what claim
+    would reuse), or None; claims nothing."""
+    return RelayResult.objects.filter(
+        tenant_slug=tenant_slug,
+        request_hash=_request_hash(request_file),
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+    ).first()
+
+
+def find_product_name(*, tenant_slug: str, product: str) -> str:
+    """The product's name as the License API last gave it in a kept activation of this
+    tenant's, or "" when none is kept."""
+    summaries = RelayResult.objects.filter(
+        tenant_slug=tenant_slug,
+        kind=RelayResult.Kind.ACTIVATION,
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+        summary__product=product,
+    ).values_list("summary", flat=True)
+    for summary in summaries.order_by("-created_at")[:5]:
+        licenses = [summary.get("bundle_license") or {}, *summary.get("licenses", [])]
+        for license in licenses:
+            if license.get("product_code") == product and license.get("product_name"):
+                return license["product_name"]
+    return ""
+
+
+def find_hostname(*, tenant_slug: str, hardware_id: str) -> str:
+    """The computer name a kept result of this tenant's gives for this hardware id, or ""."""
+    summaries = RelayResult.objects.filter(
+        tenant_slug=tenant_slug,
+        hardware_hash=_digest(hardware_id),
+        state=RelayResult.State.DONE,
+        expires_at__gt=timezone.now(),
+    ).values_list("summary", flat=True)
+    return next((s.get("hostname") for s in summaries[:5] if s.get("hostname")), "")
+
+
 def purge_expired_results() -> int:
+    """Expired results, and checked files never confirmed (pending.py)."""
     deleted, _ = RelayResult.objects.filter(expires_at__lte=timezone.now()).delete()
-    return deleted
+    return deleted + pending.purge_expired_pending()
 
 
 def is_learned_bundle(*, tenant_slug: str, product: str) -> bool:
@@ -170,6 +211,10 @@ def _purge_now_and_then() -> None:
     if now - _last_purge >= _PURGE_EVERY_SECONDS:
         _last_purge = now
         purge_expired_results()
+
+
+def _request_hash(request_file: RequestFile) -> str:
+    return hashlib.sha256(request_file.text.encode()).hexdigest()
 
 
 def _license_hash(request_file: RequestFile) -> str:

@@ -1,5 +1,6 @@
-// Progressive enhancement of the upload page: drag-and-drop, a progress card read from the
-// file before upload, focus and announcements for the outcome, and the automatic download.
+// Progressive enhancement of the upload page: drag-and-drop, checking a file as soon as it is
+// chosen, a progress card while a checked file is sent, focus and announcements for the
+// outcome, and the automatic download.
 // Everything here is optional: without it the page is a plain form post.
 (function () {
   "use strict";
@@ -15,26 +16,12 @@
   // left-to-right text needs none.
   var RTL = document.documentElement.dir === "rtl";
   function isolate(text) { return RTL ? "\u2068" + text + "\u2069" : text; }
-  var KINDS = { activation: _("Activation request"), deactivation: _("Deactivation request") };
 
   function announce(text) {
     var region = document.getElementById("announcer");
     if (!region) return;
     region.textContent = "";
     window.setTimeout(function () { region.textContent = text; }, 50);
-  }
-
-  // Reads the request type and product from a .req text, as the portal does on the server.
-  function describeRequest(text) {
-    try {
-      var clean = text.replace(/^\uFEFF/, "").replace(/\s+/g, "");
-      var doc = JSON.parse(new TextDecoder().decode(
-        Uint8Array.from(atob(clean), function (c) { return c.charCodeAt(0); })));
-      var fields = (doc && typeof doc.request === "object" && doc.request) ? doc.request : doc;
-      return { kind: KINDS[fields.request] || "", product: fields.product || "" };
-    } catch (e) {
-      return { kind: "", product: "" };
-    }
   }
 
   function line(className, text) {
@@ -44,7 +31,8 @@
     return p;
   }
 
-  function showProgress(outcome, name, details) {
+  // The confirm form carries what the server read from the file (one parser, on the server).
+  function showProgress(outcome, name, meta) {
     var card = document.createElement("section");
     card.className = "card panel progress-card";
     card.setAttribute("aria-busy", "true");
@@ -54,9 +42,7 @@
     heading.textContent = _("Sending your request…");
     card.appendChild(heading);
     card.appendChild(line("file-name", fill(_("File: %(name)s"), { name: isolate(name) }, true)));
-    var meta = line("meta", "");
-    meta.dataset.requestMeta = "";
-    card.appendChild(meta);
+    card.appendChild(line("meta", meta));
     var status = line("meta", _("Uploading…"));
     status.dataset.requestStatus = "";
     card.appendChild(status);
@@ -65,23 +51,7 @@
     bar.appendChild(document.createElement("span"));
     card.appendChild(bar);
     outcome.replaceChildren(card);
-    details.then(function (info) {
-      var parts = [];
-      if (info.kind) parts.push(info.kind);
-      if (info.product) parts.push(fill(_("product %(code)s"), { code: isolate(info.product) }, true));
-      meta.textContent = parts.join(", ");
-    });
     announce(fill(_("Sending %(name)s to the licensing service."), { name: isolate(name) }, true));
-  }
-
-  function requestDetails(form) {
-    var input = form.querySelector("input[type=file]");
-    var file = input && input.files && input.files[0];
-    if (file) {
-      return { name: file.name, details: file.text().then(describeRequest, function () { return {}; }) };
-    }
-    var text = form.querySelector("textarea").value;
-    return { name: _("pasted text"), details: Promise.resolve(describeRequest(text)) };
   }
 
   function enhanceDropzone(form) {
@@ -103,7 +73,7 @@
       input.files = event.dataTransfer.files;
       input.dispatchEvent(new Event("change", { bubbles: true }));
     });
-    // Choosing a file sends it: one step fewer for the user.
+    // Choosing a file checks it at once; nothing is sent upstream until the user confirms.
     input.addEventListener("change", function () {
       // Several files are a batch: a plain post to its check step (portal/batches).
       if (input.files.length > 1 && form.dataset.batchUrl) {
@@ -118,6 +88,14 @@
   function onAfterSwap(event) {
     var outcome = event.detail.target;
     if (!outcome || outcome.id !== "outcome") return;
+    var form = document.getElementById("upload-form");
+    if (!outcome.children.length && form) {
+      // "Choose another file": the checked file was dropped; start again from the form.
+      form.reset();
+      var input = form.querySelector("input[type=file]");
+      if (input) input.focus();
+      return;
+    }
     var panel = outcome.querySelector("[data-announce]");
     if (panel) announce(panel.getAttribute("data-announce"));
     var heading = outcome.querySelector("[data-focus]");
@@ -127,21 +105,23 @@
       download.removeAttribute("data-auto-download");
       download.click();
     }
-    var form = document.getElementById("upload-form");
     var textarea = form && form.querySelector("textarea");
-    // The pasted text may carry a password (user-based files): do not leave it on screen.
-    if (textarea && outcome.querySelector(".panel-success")) textarea.value = "";
+    // The pasted text may carry a password (user-based files): once checked, the server keeps
+    // it (encrypted) for the confirm step, so it need not stay on screen.
+    if (textarea && outcome.querySelector(".panel-success, [data-send-form]")) textarea.value = "";
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (!form) return;
     enhanceDropzone(form);
-    form.addEventListener("htmx:beforeRequest", function () {
-      var request = requestDetails(form);
-      showProgress(document.getElementById("outcome"), request.name, request.details);
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var sendForm = event.target.closest && event.target.closest("[data-send-form]");
+      if (!sendForm) return;
+      showProgress(document.getElementById("outcome"), sendForm.dataset.filename,
+        sendForm.dataset.meta);
     });
-    form.addEventListener("htmx:xhr:progress", function (event) {
+    document.body.addEventListener("htmx:xhr:progress", function (event) {
       var status = document.querySelector("[data-request-status]");
       if (!status || !event.detail.lengthComputable) return;
       status.textContent = event.detail.loaded >= event.detail.total
@@ -150,7 +130,7 @@
           percent: Math.round((100 * event.detail.loaded) / event.detail.total) + "%"
         }, true);
     });
-    form.addEventListener("htmx:sendError", function () {
+    document.body.addEventListener("htmx:sendError", function () {
       var outcome = document.getElementById("outcome");
       var card = document.createElement("section");
       card.className = "card panel panel-error";

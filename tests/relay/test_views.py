@@ -33,7 +33,7 @@ def test_upload_page_offers_drop_zone_file_input_and_paste(client):
     assert 'type="file"' in html
     assert 'name="request_text"' in html
     assert "Paste the request text instead" in html
-    assert 'hx-post="/"' in html
+    assert 'hx-post="/check"' in html
 
 
 def test_upload_without_htmx_redirects_to_the_result_page(client, upstream):
@@ -143,7 +143,8 @@ def test_upload_of_nothing_says_to_choose_a_file(client):
     response = client.post("/", {"request_text": "   "})
 
     assert response.status_code == 400
-    assert "empty" in response.content.decode().lower()
+    assert "Choose your request file first" in response.content.decode()
+    assert "empty" not in response.content.decode().lower()
 
 
 def test_upload_rate_limited_upstream_keeps_retry_after(client, upstream):

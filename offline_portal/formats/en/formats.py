@@ -4,3 +4,4 @@ unambiguous wherever its readers are. Other languages keep Django's formats."""
 from __future__ import annotations
 
 DATE_FORMAT = "j F Y"
+DATETIME_FORMAT = "j F Y, H:i"
