@@ -62,8 +62,9 @@ def build_summary(entries: Sequence[Entry]) -> str:
 
 
 def license_file_name(entry: Entry) -> str:
-    """`<computer>_<product>.lic`, in letters, digits, dots, dashes and underscores only."""
-    parts = [_safe(entry.computer), _safe(entry.product)]
+    """`<computer>_<product code>.lic`, in letters, digits, dots, dashes and underscores only
+    (the code, not the name: the same in every archive, whatever the tenant knows)."""
+    parts = [_safe(entry.computer), _safe(entry.product_code or entry.product)]
     stem = "_".join(part for part in parts if part) or "license"
     return f"{stem[:100]}.lic"
 

@@ -59,7 +59,8 @@ class BatchItem(models.Model):
     filename = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, blank=True)  # activation, deactivation, or ""
     computer = models.CharField(max_length=255, blank=True)
-    product = models.CharField(max_length=200, blank=True)
+    product = models.CharField(max_length=200, blank=True)  # its name where known
+    product_code = models.CharField(max_length=200, blank=True)
     license_label = models.CharField(max_length=255, blank=True)  # "…ABCD" or an e-mail
     warnings = models.JSONField(default=list, blank=True)
     content = models.TextField(blank=True)  # the file, encrypted; emptied once relayed

@@ -15,9 +15,10 @@ from django.db import connection
 from django.utils import translation
 from django.utils.translation import gettext
 
-from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
+from portal.licensespring.request_files import RequestFile
 from portal.operations.rate_limits import enforce_client_rate_limit
-from portal.relay.errors import RelayError, describe_request_file_error
+from portal.relay.errors import RelayError
+from portal.relay.inspection import inspect_upload
 from portal.relay.services import relay_request
 from portal.tenants.resolution import Tenant
 
@@ -29,10 +30,11 @@ class Entry:
     filename: str
     kind: str = ""  # activation, deactivation, or "" for a file that is no request file
     computer: str = ""
-    product: str = ""
+    product: str = ""  # the product's name where the tenant knows it, else its code
+    product_code: str = ""
     license_label: str = ""
     warnings: list[str] = field(default_factory=list)
-    outcome: str = ""  # activated, deactivated, failed, invalid (never sent)
+    outcome: str = ""  # activated, deactivated, failed, invalid (cannot be sent: never sent)
     code: str = ""
     message: str = ""
     reference: str = ""
@@ -42,20 +44,33 @@ class Entry:
 
 
 def describe_file(*, tenant: Tenant, filename: str, data: bytes) -> Entry:
-    """What a file holds, read here without sending anything; a file that is no request file
-    comes back with outcome "invalid" and the reason in words."""
-    try:
-        request_file = read_request_file(data)
-    except RequestFileError as error:
-        message = describe_request_file_error(error.code, error.message)
-        return Entry(filename, outcome="invalid", code=error.code, message=message)
-    return Entry(
+    """What a file holds, read here without sending anything (relay.inspection, as the
+    upload page's check step); a file that cannot be sent comes back with outcome "invalid"
+    and the reason in words."""
+    inspection = inspect_upload(tenant=tenant, data=data, filename=filename)
+    entry = Entry(
         filename,
-        kind=request_file.kind,
-        computer=computer_name(request_file),
-        product=request_file.product,
-        license_label=license_label(request_file),
+        kind=inspection.kind if inspection.can_send else "",
+        computer=inspection.computer or _hardware_label(inspection.request_file),
+        product=inspection.product,
+        product_code=inspection.request_file.product if inspection.request_file else "",
+        license_label=inspection.license_label,
+        warnings=list(inspection.warnings),
     )
+    if inspection.can_send:
+        return entry
+    entry.outcome = "invalid"
+    if inspection.error is not None:
+        entry.code, entry.message = inspection.error.code, str(inspection.error.message)
+    elif inspection.kind == "license":
+        entry.code = "license_file"
+        entry.message = gettext(
+            "This is a license file, not a request file: it goes to the offline computer."
+        )
+    else:  # made for another vendor: its warning says so
+        entry.code, entry.message = "wrong_vendor", " ".join(entry.warnings)
+        entry.warnings = []
+    return entry
 
 
 def relay_file(*, tenant: Tenant, entry: Entry, data: bytes) -> Entry:
@@ -117,18 +132,11 @@ def outcome_label(outcome: str) -> str:
         "activated": gettext("License file ready"),
         "deactivated": gettext("Computer deactivated"),
         "failed": gettext("Not completed"),
-        "invalid": gettext("Not a request file"),
+        "invalid": gettext("Not sent"),
     }
     return labels.get(outcome, gettext("Waiting"))
 
 
-def computer_name(request_file: RequestFile) -> str:
-    """The computer as people know it: its host name, else the start of its hardware id."""
-    return request_file.device.hostname or request_file.hardware_id[:16]
-
-
-def license_label(request_file: RequestFile) -> str:
-    """The license key masked but for its last four characters, or the user's e-mail."""
-    if request_file.license_key:
-        return "…" + request_file.license_key[-4:]
-    return request_file.username
+def _hardware_label(request_file: RequestFile | None) -> str:
+    """A computer without a host name in its file, by the start of its hardware id."""
+    return request_file.hardware_id[:16] if request_file else ""

@@ -111,7 +111,7 @@ def test_batch_of_forty_mixed_files_fills_the_table_and_zips_the_license_files(c
     batch_url = _start(client, files)
     check = client.get(batch_url).content.decode()
     assert check.count("<tr") == 41  # the header and the 40 files
-    assert "Deactivation" in check and "Not a request file" in check
+    assert "Deactivation" in check and "Cannot be sent" in check
     assert "Send 39 files" in check
     assert upstream.requests == []  # nothing sent before the confirmation
 
@@ -139,7 +139,19 @@ def test_batch_of_forty_mixed_files_fills_the_table_and_zips_the_license_files(c
     assert by_file["lab-pc-full.req"]["support_reference"]
     assert by_file["old.req"]["kind"] == "deactivation"
     assert by_file["old.req"]["outcome"] == "Computer deactivated"
-    assert by_file["notes.txt"]["outcome"] == "Not a request file"
+    assert by_file["notes.txt"]["outcome"] == "Not sent"
+
+
+def test_batch_check_step_shows_each_files_warnings_and_the_license_file_mix_up(client):
+    old = make_request_file(date="Mon, 02 Jan 2023 10:00:00 GMT", hostname="attic-pc")
+    license_file = base64.b64encode(json.dumps(LICENSE_OBJECT).encode()).decode()
+    batch_url = _start(client, _files((old, "attic.req"), (license_file, "ls_activation.lic")))
+
+    check = client.get(batch_url).content.decode()
+
+    assert "made more than a week ago" in check
+    assert "This is a license file, not a request file" in check
+    assert "Send 1 file" in check
 
 
 def test_batch_table_links_each_file_to_its_own_download(client, upstream):

@@ -56,7 +56,7 @@ def test_api_several_files_answer_a_zip_of_license_files_and_summary(client, ups
         ("rig-1.req", "activation", "License file ready"),
         ("rig-2.req", "activation", "License file ready"),
         ("rig-3.req", "deactivation", "Computer deactivated"),
-        ("junk.req", "", "Not a request file"),
+        ("junk.req", "", "Not sent"),
     ]
     assert rows[3]["code"] == "not_base64"
 
