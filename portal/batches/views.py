@@ -128,8 +128,7 @@ def _form_context(error: str = "") -> dict[str, object]:
 
 
 def _batch_context(batch: Batch) -> dict[str, object]:
-    rows = batch_entries(batch)
-    items = [item for item, _entry in rows]
+    items = list(batch.items.defer("content", "license_file"))
     return {
         "batch": batch,
         "items": items,
@@ -139,5 +138,7 @@ def _batch_context(batch: Batch) -> dict[str, object]:
         "done_count": sum(item.state == item.State.DONE for item in items),
         "deactivations": sum(item.kind == "deactivation" for item in items),
         "sendable": sum(item.outcome != "invalid" for item in items),
-        "license_files": sum(entry.outcome == "activated" for _item, entry in rows),
+        "license_files": sum(item.outcome == "activated" for item in items),
+        "deactivated": sum(item.outcome == "deactivated" for item in items),
+        "unfinished": sum(item.outcome in ("failed", "invalid") for item in items),
     }
