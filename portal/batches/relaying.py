@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import connection
@@ -90,34 +91,35 @@ def relay_file(*, tenant: Tenant, entry: Entry, data: bytes) -> Entry:
 def relay_files(*, tenant: Tenant, client: str, files: list[tuple[str, bytes]]) -> list[Entry]:
     """Relay these (file name, content) pairs now, PORTAL_BATCH_CONCURRENCY at a time, each
     counted by the rate limiter as one upload; their entries, in the files' order. A file
-    over the rate limit is not sent: its entry says when to try again (the caller waits)."""
-    language = translation.get_language()
-
-    def relay_one(named_file: tuple[str, bytes]) -> Entry:
-        filename, data = named_file
-        with translation.override(language):
-            entry = describe_file(tenant=tenant, filename=filename, data=data)
-            if entry.outcome == "invalid":
-                return entry
-            try:
-                enforce_client_rate_limit(client, tenant_slug=tenant.slug)
-            except RelayError as error:
-                return refuse(entry, error)
-            return relay_file(tenant=tenant, entry=entry, data=data)
-
-    def relay_one_in_pool(named_file: tuple[str, bytes]) -> Entry:
-        try:
-            return relay_one(named_file)
-        finally:
-            connection.close()  # this pool thread's own
-
+    over the rate limit is not sent: its entry has the seconds to wait before sending again."""
+    relay = partial(_relay_now, tenant, client, translation.get_language())
     if connection.in_atomic_block:
         # The caller's open transaction holds rows (and on SQLite the write lock) that other
         # threads cannot use before it commits: relay one file after the other, here.
-        return [relay_one(named_file) for named_file in files]
+        return [relay(named_file) for named_file in files]
+
+    def relay_in_pool(named_file: tuple[str, bytes]) -> Entry:
+        try:
+            return relay(named_file)
+        finally:
+            connection.close()  # this pool thread's own
+
     workers = min(settings.PORTAL_BATCH_CONCURRENCY, len(files)) or 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relay-files") as pool:
-        return list(pool.map(relay_one_in_pool, files))
+        return list(pool.map(relay_in_pool, files))
+
+
+def _relay_now(tenant: Tenant, client: str, language: str, named_file: tuple[str, bytes]) -> Entry:
+    filename, data = named_file
+    with translation.override(language):
+        entry = describe_file(tenant=tenant, filename=filename, data=data)
+        if entry.outcome == "invalid":
+            return entry
+        try:
+            enforce_client_rate_limit(client, tenant_slug=tenant.slug)
+        except RelayError as error:
+            return refuse(entry, error)
+        return relay_file(tenant=tenant, entry=entry, data=data)
 
 
 def refuse(entry: Entry, error: RelayError) -> Entry:

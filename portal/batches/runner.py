@@ -84,6 +84,8 @@ def run_batch(batch_pk: int, tenant: Tenant) -> None:
                     break
                 _renew_leases(batch_pk, list(running.values()))
         _finish(batch_pk)
+    except Exception as error:  # the database went away: the next look at the batch resumes it
+        logger.warning("batch runner stopped (%s)", type(error).__name__)
     finally:
         connection.close()
 

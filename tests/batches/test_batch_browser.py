@@ -88,11 +88,15 @@ def fleet(portal: str) -> list[dict[str, object]]:
     return named
 
 
-def _check_and_send(page: Page) -> None:
+def _check_and_send(page: Page, *, javascript: bool = True) -> None:
     expect(page.locator("h1")).to_have_text("Check the files")
     expect(page.locator("#batch-check tbody tr")).to_have_count(40)
     expect(page.locator("#batch-check")).to_contain_text("Deactivation")
     expect(page.locator("#batch-check")).to_contain_text("Cannot be sent")
+    expect(page.locator("#batch-confirm")).to_have_text("Send 39 files")
+    state = "batch check step" + ("" if javascript else " (no JS)")
+    assert support.check_accessibility(page, state, javascript=javascript) == []
+    support.save_screenshot(page, state.replace(" ", "-").replace("(", "").replace(")", ""))
     page.click("#batch-confirm")
 
 
@@ -143,7 +147,7 @@ def test_batch_of_forty_files_without_javascript_refreshes_until_done(open_page,
 
     page.set_input_files("#id_files", fleet)
     page.click("text=Check the files")
-    _check_and_send(page)
+    _check_and_send(page, javascript=False)
 
     _assert_finished(page)
     assert 'http-equiv="refresh"' not in page.content()
