@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "portal.relay",
     "portal.tenants",
     "portal.operations",
+    "portal.batches",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -182,7 +183,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 # The upload form has three fields; the admin's forms a few dozen.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Batches (portal/batches): at most PORTAL_BATCH_MAX_FILES request files in one post, relayed
+# PORTAL_BATCH_CONCURRENCY at a time, so that one engineer's batch leaves the other workers free.
+PORTAL_BATCH_MAX_FILES = max(1, int(_env_number("PORTAL_BATCH_MAX_FILES", 100)))
+PORTAL_BATCH_CONCURRENCY = max(1, int(_env_number("PORTAL_BATCH_CONCURRENCY", 4)))
+# A batch's post is held to PORTAL_MAX_BODY_BYTES too (nginx.conf and the middleware enforce
+# it): request files are about a kilobyte, so the default takes a full batch of typical ones.
+# A few over the cap, so that a batch one file too large gets the portal's own clear refusal.
+DATA_UPLOAD_MAX_NUMBER_FILES = PORTAL_BATCH_MAX_FILES + 10
 
 # HTTPS. In production the portal sits behind a TLS-terminating proxy or load balancer and
 # speaks plain http to it; `make run` serves plain http on 127.0.0.1 to a browser.

@@ -8,6 +8,7 @@ from django.views.i18n import JavaScriptCatalog
 
 urlpatterns = [
     path("", include("portal.urls")),
+    path("batch/", include("portal.batches.urls")),
     # The language menu's POST (Django's set_language) and portal.js's strings, same origin.
     path("i18n/", include("django.conf.urls.i18n")),
     # Every page loads it: browsers keep it an hour (it varies on the language cookie and

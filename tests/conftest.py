@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,30 @@ def browser() -> Iterator[Browser]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """SQLite tests run on a file, as the portal does, so that its busy timeout makes threads
+    wait for each other's writes: in memory, SQLite shares one cache between a test's threads
+    and refuses a write at once while another thread writes ("database table is locked"),
+    which batches (several relays at once, in threads of their own) run into. The file is in
+    shared memory where there is one, and never synced: a test database need not survive a
+    power cut, and the suite stays as fast as in memory."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    folder = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    database["TEST"] = {
+        **database.get("TEST", {}),
+        "NAME": str(folder / f"offline-portal-test-{os.getpid()}.sqlite3"),
+    }
+    database["OPTIONS"] = {
+        **database.get("OPTIONS", {}),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;",
+    }
 
 
 OTHER_HOST = "offline.other.test"

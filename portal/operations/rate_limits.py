@@ -35,6 +35,11 @@ MESSAGE = _(
 
 def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
     """Count this request; raise a 429 RelayError (with retry_after) when over the limit."""
+    enforce_client_rate_limit(client_address(request), tenant_slug=tenant_slug)
+
+
+def enforce_client_rate_limit(client: str, *, tenant_slug: str) -> None:
+    """The same for one upload of `client` made outside a request (a batch's files)."""
     limit = settings.PORTAL_RATE_LIMIT
     if not limit:
         return
@@ -42,7 +47,6 @@ def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
     now = time.time()
     window_start = int(now // window * window)
     window_end = window_start + window
-    client = client_address(request)
     hits = _count_hit(
         f"{tenant_slug}|{client}|{window_start}",
         expires_at=datetime.fromtimestamp(window_end, UTC),

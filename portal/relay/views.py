@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
+from portal.batches.views import start_batch
 from portal.operations.rate_limits import enforce_rate_limit
 from portal.relay.errors import RelayError
 from portal.relay.inspection import PASTED_TEXT, inspect_upload, nothing_chosen
@@ -46,7 +47,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 def check_upload(request: HttpRequest) -> HttpResponse:
     """Show what a file holds, sending nothing upstream; keep it (encrypted) for the confirm
-    step when it can be sent, so that the user does not choose it again."""
+    step when it can be sent, so that the user does not choose it again. Several files (the
+    form without JavaScript) make a batch instead."""
+    if len(request.FILES.getlist("file")) > 1:
+        return start_batch(request, request.FILES.getlist("file"))
     data, filename = _uploaded_request(request)
     tenant = get_tenant(request)
     inspection = inspect_upload(tenant=tenant, data=data, filename=filename)

@@ -75,6 +75,12 @@
     });
     // Choosing a file checks it at once; nothing is sent upstream until the user confirms.
     input.addEventListener("change", function () {
+      // Several files are a batch: a plain post to its check step (portal/batches).
+      if (input.files.length > 1 && form.dataset.batchUrl) {
+        form.action = form.dataset.batchUrl;
+        form.submit();
+        return;
+      }
       if (input.files.length) form.requestSubmit();
     });
   }

@@ -268,3 +268,19 @@ def test_purge_removes_expired_checked_files(client):
     call_command("purge", stdout=io.StringIO())
 
     assert not PendingUpload.objects.exists()
+
+
+def test_check_of_several_files_without_js_makes_a_batch_and_sends_nothing(client, upstream):
+    files = [
+        SimpleUploadedFile(
+            f"pc{number}.req", make_request_file(hardware_id=f"pc-{number}").encode()
+        )
+        for number in (1, 2)
+    ]
+
+    response = client.post("/check", {"file": files})
+    page = client.get(response["Location"])
+
+    assert response.status_code == 303 and response["Location"].startswith("/batch/")
+    assert "pc1.req" in page.content.decode() and "pc2.req" in page.content.decode()
+    assert upstream.requests == []
