@@ -49,6 +49,21 @@ def sign_up(page: Page, tenant_url: str) -> None:
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
 
 
+def relay_two_products(page: Page) -> None:
+    """Three activations and a deactivation of TP, an activation of TPU (the demo seed's)."""
+    files = [make_request_file(hardware_id=f"browser-hwid-{n}") for n in range(3)]
+    files.append(make_request_file(kind="deactivation", hardware_id="browser-hwid-0"))
+    files.append(
+        make_request_file(
+            product="TPU", license_key=None, username="alice@example.com", password="s3cret-Pa55"
+        )
+    )
+    post = """async (text) => (await fetch("/api/v1/requests", {
+        method: "POST", headers: {"Content-Type": "text/plain"}, body: text})).status"""
+    # From the page: Chromium finds *.localhost, Playwright's own requests do not.
+    assert [page.evaluate(post, text) for text in files] == [200] * len(files)
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_console_finds_an_upload_and_charts_it_at_375px(browser, tenant_url, scheme) -> None:
     context = browser.new_context(
@@ -61,6 +76,7 @@ def test_console_finds_an_upload_and_charts_it_at_375px(browser, tenant_url, sch
     page.locator("#id_request_text").fill(make_request_file(license_key="NO-SUCH-KEY-XZ42"))
     page.get_by_role("button", name="Send request").click()
     reference = page.locator("code").filter(has_text=re.compile(r"^[0-9A-F]{8}$")).inner_text()
+    relay_two_products(page)
     sign_up(page, tenant_url)
 
     page.goto(f"/console/activity/?reference={reference}")
@@ -69,6 +85,9 @@ def test_console_finds_an_upload_and_charts_it_at_375px(browser, tenant_url, sch
     assert support.horizontal_overflow(page) == 0
     support.save_screenshot(page, f"console_activity_{scheme}")
     page.goto("/console/activity/chart/")
+    expect(page.locator(".chart-product figcaption")).to_have_text(
+        [re.compile("TP: 3 activations, 1 deactivations"), re.compile("TPU: 1 activations")]
+    )
     assert support.check_accessibility(page, f"console chart ({scheme}, 375 px)") == []
     assert support.horizontal_overflow(page) == 0
     support.save_screenshot(page, f"console_chart_{scheme}")
