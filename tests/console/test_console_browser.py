@@ -91,4 +91,8 @@ def test_console_finds_an_upload_and_charts_it_at_375px(browser, tenant_url, sch
     assert support.check_accessibility(page, f"console chart ({scheme}, 375 px)") == []
     assert support.horizontal_overflow(page) == 0
     support.save_screenshot(page, f"console_chart_{scheme}")
+    page.set_viewport_size({"width": 1100, "height": 800})  # docs/console.md's screenshots
+    support.save_screenshot(page, f"console_chart_wide_{scheme}")
+    page.goto("/console/activity/")
+    support.save_screenshot(page, f"console_activity_wide_{scheme}")
     context.close()
