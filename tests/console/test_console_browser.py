@@ -1,11 +1,13 @@
-"""The console in a real browser: sign up by the invitation, enrol TOTP, find an upload, look
-at the chart; axe-checked at 375 px in light and dark (Debian's Chromium, as tests/test_browser)."""
+"""The console in a real browser: sign up by the invitation, enrol TOTP, find an upload, filter
+and export CSV, look at the chart of two products; axe-checked at 375 px in light and dark
+(Debian's Chromium, as tests/test_browser)."""
 
 from __future__ import annotations
 
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -84,6 +86,13 @@ def test_console_finds_an_upload_and_charts_it_at_375px(browser, tenant_url, sch
     assert support.check_accessibility(page, f"console activity ({scheme}, 375 px)") == []
     assert support.horizontal_overflow(page) == 0
     support.save_screenshot(page, f"console_activity_{scheme}")
+    page.get_by_label("Support reference").fill("")
+    page.get_by_label("Product").fill("TPU")
+    page.get_by_role("button", name="Filter").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[2:4] for line in exported[1:]] == [["TPU", "alice@example.com"]]
     page.goto("/console/activity/chart/")
     expect(page.locator(".chart-product figcaption")).to_have_text(
         [re.compile("TP: 3 activations, 1 deactivations"), re.compile("TPU: 1 activations")]
