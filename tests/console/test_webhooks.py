@@ -247,3 +247,20 @@ def test_send_again_of_another_tenants_delivery_is_a_404(
     assert answer.status_code == 404
     assert WebhookDelivery.objects.get().attempts == 1
     assert "/globex" not in acme_owner.get("/console/webhook/").content.decode()
+
+
+def test_a_second_deliverer_skips_a_delivery_being_posted(receiver, upstream) -> None:
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upload(make_request_file())
+    sent_meanwhile = []
+
+    def another_deliverer_runs_meanwhile(request: httpx.Request) -> httpx.Response:
+        if not sent_meanwhile:  # as a second server's delivery process would, mid-post
+            sent_meanwhile.append(webhooks.deliver_due())
+        return receiver.handle(request)
+
+    webhooks.set_transport(httpx.MockTransport(another_deliverer_runs_meanwhile))
+    deliver()
+
+    assert sent_meanwhile == [0]
+    assert len(receiver.events) == 1
