@@ -10,6 +10,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -154,6 +155,28 @@ def when_ready(server: Arbiter) -> None:
         _remove_serving_dir()
         raise
     server.log.info("nginx listening at: http://%s (%s)", _listen_address(), server.nginx.pid)
+    server.webhook_delivery = _start_webhook_delivery()
+    if server.webhook_delivery:
+        server.log.info("webhook delivery running (%s)", server.webhook_delivery.pid)
+
+
+# Vendors' webhooks are posted by one process per server beside the workers, as nginx is
+# started beside them: out of the box (`make run`, the container) with nothing more to run, and
+# apart from the workers, so a receiver that hangs holds no thread that serves uploads and no
+# worker's share of the CPU. Several servers on one database each run one: deliveries are
+# claimed one by one (portal/console/webhooks.py), so none is posted twice at once.
+# PORTAL_WEBHOOK_DELIVERY=false leaves it to the operator's own `manage.py deliver_webhooks`.
+WEBHOOK_POLL_SECONDS = "5"
+
+
+def _start_webhook_delivery() -> subprocess.Popen | None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
+    from django.conf import settings
+
+    if not settings.PORTAL_WEBHOOK_DELIVERY:
+        return None
+    command = [sys.executable, "manage.py", "deliver_webhooks", "--loop", WEBHOOK_POLL_SECONDS]
+    return subprocess.Popen(command, cwd=Path(__file__).resolve().parent)
 
 
 def _start_nginx() -> subprocess.Popen:
@@ -178,6 +201,7 @@ def _start_nginx() -> subprocess.Popen:
 
 def on_exit(server: Arbiter) -> None:
     """After the workers have answered every request under way: nginx quits, then the folder."""
+    _stop_webhook_delivery(server)
     _stop_nginx(server)
     _remove_serving_dir()
 
@@ -192,6 +216,18 @@ def _stop_nginx(server: Arbiter) -> None:
     except subprocess.TimeoutExpired:
         nginx.kill()
         nginx.wait()
+
+
+def _stop_webhook_delivery(server: Arbiter) -> None:
+    """A post cut short is posted again once its claim lapses (at least once)."""
+    delivery = getattr(server, "webhook_delivery", None)
+    if delivery is not None:
+        delivery.terminate()
+        try:
+            delivery.wait(NGINX_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            delivery.kill()
+            delivery.wait()
 
 
 def _remove_serving_dir() -> None:

@@ -305,6 +305,12 @@ PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0)) +
 PORTAL_METRICS_ENABLED = _env_bool("PORTAL_METRICS_ENABLED", False)
 PORTAL_METRICS_TOKEN = _env("PORTAL_METRICS_TOKEN")
 
+# Vendors' webhooks (the console): posted only to public addresses unless the operator allows
+# their own network too (receivers on premises); delivered by a process gunicorn.conf.py starts
+# beside the workers, unless the operator runs `manage.py deliver_webhooks` themselves.
+PORTAL_WEBHOOK_ALLOW_PRIVATE = _env_bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", False)
+PORTAL_WEBHOOK_DELIVERY = _env_bool("PORTAL_WEBHOOK_DELIVERY", True)
+
 SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
 SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
 # Lifetime of the sandbox's OAuth tokens: the real token service's, shorter in tests.

@@ -139,6 +139,7 @@ def _portal_env(workdir: Path, port: int, *, api_url: str, sandbox: bool) -> dic
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "DJANGO_SECRET_KEY": "bench-secret-key-not-for-production",
+        "PORTAL_SECRETS_KEY": "bench-secrets-key-not-for-production",
         "DJANGO_DEBUG": "false",
         "PORTAL_DEV_DEFAULTS": "false",
         "PORTAL_VAR_DIR": str(workdir),
@@ -170,6 +171,9 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
     )
     env = _portal_env(workdir, port, api_url=api_url, sandbox=scenario.sandbox)
     _manage(env, "migrate", "--noinput")
+    # Served as a tenant (not the environment's default), so each relay records its activity.
+    _manage(env, "upsert_tenant", "127.0.0.1", "--name", "Bench", "--api-url", api_url,
+            "--api-key", API_KEY, "--shared-key", SHARED_KEY)  # fmt: skip
     if scenario.sandbox:
         seed = workdir / "bench_seed.json"
         seed.write_text(json.dumps(SANDBOX_SEED))

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from portal.console.charts import Days
 from portal.console.models import Activity, ConsoleSettings
 from portal.licensespring.request_files import RequestFile
 
@@ -98,21 +99,28 @@ def _inert(cell: object) -> object:
     return cell
 
 
-def count_per_day(tenant_pk: int, days: int) -> list[tuple[date, int, int]]:
-    """(day, activations, deactivations) relayed successfully, each of the last `days` days."""
+def count_per_product(tenant_pk: int, days: int) -> tuple[list[date], dict[str, Days]]:
+    """The last `days` days, and for each product relayed successfully in them, its
+    (day, activations, deactivations) on each of those days."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     counts = (
         Activity.objects.filter(tenant_id=tenant_pk, at__gte=_start_of(first), outcome="ok")
         .annotate(day=TruncDate("at"))
-        .values("day", "kind")
+        .values("product", "day", "kind")
         .annotate(n=Count("pk"))
     )
-    per_day = {(row["day"], row["kind"]): row["n"] for row in counts}
-    return [
-        (day, per_day.get((day, "activation"), 0), per_day.get((day, "deactivation"), 0))
-        for day in (first + timedelta(days=offset) for offset in range(days))
-    ]
+    found = {(row["product"], row["day"], row["kind"]): row["n"] for row in counts}
+    calendar = [first + timedelta(days=offset) for offset in range(days)]
+    per_product = {
+        product: [
+            (day, found.get((product, day, "activation"), 0),
+             found.get((product, day, "deactivation"), 0))
+            for day in calendar
+        ]
+        for product in sorted({product for product, _day, _kind in found})
+    }  # fmt: skip
+    return calendar, per_product
 
 
 def retention_days(tenant_pk: int) -> int:

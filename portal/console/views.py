@@ -53,8 +53,16 @@ def activity_csv(request: HttpRequest) -> StreamingHttpResponse:
 @console_page()
 def activity_chart(request: HttpRequest) -> HttpResponse:
     days = 90 if request.GET.get("days") == "90" else 30
-    chart = charts.draw_daily_chart(activity.count_per_day(request.tenant.pk, days))
-    context = {"chart": chart, "days": days, "ranges": CHART_RANGES, "section": "chart"}
+    calendar, per_product = activity.count_per_product(request.tenant.pk, days)
+    chart, product_charts = charts.draw_product_charts(calendar, per_product)
+    context = {
+        "chart": chart,
+        "product_charts": product_charts,
+        "table": charts.tabulate(per_product),
+        "days": days,
+        "ranges": CHART_RANGES,
+        "section": "chart",
+    }
     return render(request, "console/chart.html", context)
 
 

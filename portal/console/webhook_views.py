@@ -9,18 +9,26 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from portal.console import staff, webhooks
+from portal.console import receivers, staff, webhooks
 from portal.console.access import console_page
 from portal.console.models import WebhookDelivery, WebhookEndpoint
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(
-        label=_("Endpoint URL (https)"),
-        max_length=500,
-        assume_scheme="https",
-        validators=[URLValidator(schemes=["https"])],
-    )
+    url = forms.CharField(label=_("Endpoint URL (https)"), max_length=500)
+
+    def clean_url(self) -> str:
+        """The address first, so that `https://2130706433` is refused for where it points
+        rather than as a malformed URL; then Django's own URL check."""
+        url = self.cleaned_data["url"].strip()
+        if "://" not in url:
+            url = "https://" + url
+        try:
+            receivers.check_receiver(url)
+        except receivers.ReceiverRefused as refusal:
+            raise forms.ValidationError(refusal.args[0]) from None
+        URLValidator(schemes=["https"])(url)
+        return url
 
 
 @console_page(owner_only=True)

@@ -2,7 +2,9 @@
 
 Signature (Stripe-like): `X-Portal-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>" with the endpoint's secret>`; receivers reject old timestamps to stop replays.
-`manage.py deliver_webhooks` drains the queue (once, or --loop); nothing here runs in an upload.
+`manage.py deliver_webhooks` drains the queue (once, or --loop; gunicorn.conf.py starts the loop
+beside the workers); nothing here runs in an upload. Each post goes to the address
+receivers.check_receiver has just checked, never to one the URL's name resolves to later.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 from django.db import transaction
 from django.utils import timezone
 
+from portal.console import receivers
 from portal.console.models import Activity, WebhookDelivery, WebhookEndpoint
 from portal.tenants.secrets import decrypt_secret, encrypt_secret
 
@@ -28,6 +32,10 @@ RETRY_FOR = timedelta(hours=24)
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
 BATCH = 100
+# A delivery being posted is claimed for this long (its next attempt moved this far ahead), so
+# that a second deliverer (another instance, an operator's own command) skips it; far longer
+# than one post may take (10 s), and a deliverer that dies mid-post frees it when it lapses.
+CLAIM_FOR = timedelta(minutes=2)
 
 _transport: httpx.BaseTransport | None = None
 
@@ -82,14 +90,25 @@ def event_body(activity: Activity) -> bytes:
 def deliver_due() -> int:
     """Queue new activity, then post every delivery that is due; return how many were sent."""
     _enqueue_new_activity()
-    due = WebhookDelivery.objects.filter(
-        delivered_at=None, gave_up=False, next_attempt_at__lte=timezone.now()
-    ).select_related("endpoint", "activity")
     sent = 0
     with httpx.Client(transport=_transport, timeout=10.0, follow_redirects=False) as client:
-        for delivery in due.order_by("next_attempt_at")[:BATCH]:
+        for delivery in _claim_due():
             sent += _attempt(client, delivery)
     return sent
+
+
+def _claim_due() -> Iterator[WebhookDelivery]:
+    """Each due delivery, claimed just before its post by a conditional update: of two
+    deliverers that read the same row, one moves its next attempt and the other finds it moved."""
+    due = WebhookDelivery.objects.filter(
+        delivered_at=None, gave_up=False, next_attempt_at__lte=timezone.now()
+    ).order_by("next_attempt_at")
+    for pk, due_at in list(due.values_list("pk", "next_attempt_at")[:BATCH]):
+        claimed = WebhookDelivery.objects.filter(
+            pk=pk, next_attempt_at=due_at, delivered_at=None
+        ).update(next_attempt_at=timezone.now() + CLAIM_FOR)
+        if claimed:
+            yield WebhookDelivery.objects.select_related("endpoint", "activity").get(pk=pk)
 
 
 def send_again(*, tenant_pk: int, delivery_pk: int) -> bool:
@@ -124,9 +143,12 @@ def _attempt(client: httpx.Client, delivery: WebhookDelivery) -> int:
     }
     delivery.attempts += 1
     try:
-        response = client.post(delivery.endpoint.url, content=body, headers=headers)
+        response = _post(client, delivery.endpoint.url, body, headers)
         delivery.last_status, delivery.last_error = response.status_code, ""
         ok = response.is_success
+    except receivers.ReceiverRefused:
+        delivery.last_status, delivery.last_error = None, "address refused"
+        ok = False
     except httpx.HTTPError as error:
         delivery.last_status, delivery.last_error = None, type(error).__name__
         ok = False
@@ -139,3 +161,19 @@ def _attempt(client: httpx.Client, delivery: WebhookDelivery) -> int:
         delivery.gave_up = now + wait > delivery.created_at + RETRY_FOR
     delivery.save()
     return int(ok)
+
+
+def _post(client: httpx.Client, url: str, body: bytes, headers: dict) -> httpx.Response:
+    """Post to the address just checked, naming the URL's host in the Host header and in TLS
+    (SNI, and the certificate must be issued to it), as a post to the URL itself would."""
+    receiver = receivers.check_receiver(url)
+    named = httpx.URL(url)
+    extensions = {}
+    if receiver.host != receiver.address:
+        extensions["sni_hostname"] = named.raw_host.decode("ascii")
+    return client.post(
+        named.copy_with(host=receiver.address),
+        content=body,
+        headers={**headers, "Host": named.netloc.decode("ascii")},
+        extensions=extensions,
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
+import socket
 from base64 import b32decode
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from tests.factories import API_KEY, SHARED_KEY
 ACME = "offline.acme.test"
 GLOBEX = "offline.globex.test"
 PASSWORD = "correct horse battery staple 42"
+PUBLIC_ADDRESS = "93.184.215.14"  # where the fake resolver puts the webhook receiver's name
 
 
 def make_tenant(slug: str, host: str, name: str) -> TenantSettings:
@@ -107,3 +110,31 @@ def sign_up_in_browser(page: object, tenant_url: str, email: str = "owner@acme.t
     page.get_by_label(re.compile("Code from your authenticator")).fill(current_code(secret))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+
+
+class FakeResolver:
+    """socket.getaddrinfo for the webhook's host names: `names` maps each to its addresses."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {"hooks.acme.test": [PUBLIC_ADDRESS]}
+
+    def getaddrinfo(self, host: str, port: object, *args: object, **kwargs: object) -> list:
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (
+                socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, port),
+            )
+            for address in self.names[host]
+        ]
+
+
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> FakeResolver:
+    fake = FakeResolver()
+    monkeypatch.setattr(socket, "getaddrinfo", fake.getaddrinfo)
+    return fake

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import mail
 from django.test import Client
 
@@ -31,6 +34,39 @@ def test_invitation_is_mailed_and_works_once(tenants) -> None:
     assert link in mail.outbox[0].body
     assert client.post(path, form, HTTP_HOST=ACME).status_code == 302
     assert client.get(path, HTTP_HOST=ACME).status_code == 404
+
+
+def _invitation_link_after(monkeypatch: pytest.MonkeyPatch, age: timedelta) -> tuple[int, str, int]:
+    """Open an invitation link `age` after it was made (Django's token clock, meant for
+    tests); returns the page's status and text, and the status of setting the password."""
+    path = invite(ACME, "late@acme.test").split(ACME, 1)[1]
+    later = datetime.now() + age
+    monkeypatch.setattr(PasswordResetTokenGenerator, "_now", lambda self: later)
+    client = Client()
+    page = client.get(path, HTTP_HOST=ACME)
+    form = {"new_password1": PASSWORD, "new_password2": PASSWORD}
+    return (
+        page.status_code,
+        page.content.decode(),
+        client.post(path, form, HTTP_HOST=ACME).status_code,
+    )
+
+
+def test_invitation_link_older_than_72_hours_is_refused(tenants, monkeypatch) -> None:
+    status, text, set_password = _invitation_link_after(monkeypatch, timedelta(hours=72, minutes=1))
+
+    assert (status, set_password) == (404, 404)
+    assert "This link no longer works" in text
+    assert "for 72 hours" in text
+
+
+def test_invitation_link_just_under_72_hours_old_works(tenants, monkeypatch) -> None:
+    status, text, set_password = _invitation_link_after(
+        monkeypatch, timedelta(hours=71, minutes=59)
+    )
+
+    assert (status, set_password) == (200, 302)
+    assert "This link no longer works" not in text
 
 
 def test_invitation_link_is_a_404_on_another_tenants_host(tenants) -> None:
@@ -106,7 +142,8 @@ def test_sign_in_refuses_staff_of_another_tenant(tenants) -> None:
 @pytest.mark.parametrize(
     "path",
     ["/console/activity/", "/console/activity.csv", "/console/activity/chart/",
-     "/console/brand/", "/console/audit/", "/console/retention/"],
+     "/console/brand/", "/console/audit/", "/console/retention/", "/console/webhook/",
+     "/console/two-factor/"],
 )  # fmt: skip
 def test_session_from_one_tenant_is_a_404_and_logged_out_on_another(tenants, path) -> None:
     owner = sign_up(ACME, "owner@acme.test")
@@ -119,7 +156,7 @@ def test_support_staff_get_404_for_owner_pages(tenants) -> None:
     support = sign_up(ACME, "support@acme.test", role="support")
 
     assert support.get("/console/activity/").status_code == 200
-    for path in ["/console/brand/", "/console/audit/", "/console/retention/"]:
+    for path in ["/console/brand/", "/console/audit/", "/console/retention/", "/console/webhook/"]:
         assert support.get(path).status_code == 404
 
 

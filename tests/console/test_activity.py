@@ -92,7 +92,7 @@ def test_chart_counts_uploads_made_in_the_test(acme_owner, upstream) -> None:
     svg = acme_owner.get("/console/activity/chart/?days=90").content.decode()
 
     assert "3 activations, 1 deactivations" in svg
-    assert svg.count('<rect class="bar-activation"') == 1
+    assert svg.count('<rect class="bar-activation"') == 2  # all products, and the one product
     assert "style=" not in svg
 
 
@@ -115,3 +115,25 @@ def test_csv_export_keeps_a_computer_name_from_running_as_a_formula(acme_owner, 
     rows = export(acme_owner)
 
     assert rows[1][4] == '\'=HYPERLINK("https://evil.test","x")'
+
+
+def test_chart_shows_each_product_as_its_own_series(acme_owner, upstream) -> None:
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    upstream.answer("deactivate_offline", body=b"")
+    upload(ACME, make_request_file(product="TP", license_key="AAAA-BBBB-CCCC-1111"))
+    upload(ACME, make_request_file(product="TP", license_key="AAAA-BBBB-CCCC-2222"))
+    upload(ACME, make_request_file(product="SUITE", license_key="AAAA-BBBB-CCCC-3333"))
+    upload(ACME, make_request_file(product="SUITE", kind="deactivation"))
+
+    page = acme_owner.get("/console/activity/chart/").content.decode()
+
+    titles = re.findall(r'<title id="chart-\d+-title">([^<]*)</title>', page)
+    assert sorted(titles) == [
+        "SUITE: 1 activations, 1 deactivations.",
+        "TP: 2 activations, 0 deactivations.",
+    ]
+    today = timezone.localdate().isoformat()
+    cells = re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>(\d+)</td><td>(\d+)</td></tr>", page
+    )
+    assert cells == [(today, "SUITE", "1", "1"), (today, "TP", "2", "0")]

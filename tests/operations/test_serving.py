@@ -475,7 +475,8 @@ def test_ctrl_c_stops_the_server_at_once(tmp_path):
     served = _serve(tmp_path, {"WEB_CONCURRENCY": "2"}, own_group=True)
     try:
         deadline = time.monotonic() + 30
-        while len(_children(served.process.pid)) < 3:  # nginx and two workers
+        # nginx, the webhook delivery and two workers
+        while len(_children(served.process.pid)) < 4:
             assert time.monotonic() < deadline, "gunicorn did not start two workers within 30 s"
             time.sleep(0.1)
         time.sleep(1)  # both workers past post_worker_init

@@ -177,10 +177,11 @@ def _free_port() -> int:
 
 
 def _gunicorn_workers(pid: int) -> list[int]:
-    """The master's worker processes (not the nginx it starts in front of itself)."""
+    """The master's worker processes (not the nginx nor the webhook delivery it starts)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
     children = [int(child) for child in path.read_text().split()]
-    return [child for child in children if b"nginx" not in _command_line(child)]
+    others = (b"nginx", b"deliver_webhooks")
+    return [child for child in children if not any(o in _command_line(child) for o in others)]
 
 
 def _command_line(pid: int) -> bytes:
