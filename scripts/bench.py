@@ -110,7 +110,11 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
         _manage(env, "sandbox_seed", str(seed))
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"]
     portal = Server(command, env, workdir / "gunicorn.log")
-    wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
+    try:
+        wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
+    except BaseException:
+        portal.stop()  # a portal that never answered must not outlive the bench
+        raise
     return portal, port
 
 
