@@ -1,11 +1,6 @@
 """The License API client's transport: httpcore's connection pool, on a network backend that
 ends every connect, write and read at the relay's deadline.
 
-The pool is httpcore2's, pydantic's fork of httpcore with the same API: httpcore 1.0's pool
-walks every pooled connection, polling each idle socket, twice a request, and counts idle
-connections once per idle connection, so its CPU per request grows with the connections a
-worker's threads keep open; httpcore2's does not (docs/performance.md).
-
 httpx's timeouts bound each read, not a whole answer: a License API that drips its answer a
 byte a second, or sends `100 Continue` every second, would hold a relay for ever. httpcore
 lets a pool take its own network backend (a public hook), and the backend here gives every
@@ -30,27 +25,27 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-import httpcore2
+import httpcore
 import httpx
 
 _deadline: ContextVar[float | None] = ContextVar("license_api_deadline", default=None)
 
-# httpcore2's exceptions and the httpx ones they stand for, the most specific first.
+# httpcore's exceptions and the httpx ones they stand for, the most specific first.
 _AS_HTTPX_ERROR: list[tuple[type[Exception], type[httpx.HTTPError]]] = [
-    (httpcore2.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore2.ReadTimeout, httpx.ReadTimeout),
-    (httpcore2.WriteTimeout, httpx.WriteTimeout),
-    (httpcore2.PoolTimeout, httpx.PoolTimeout),
-    (httpcore2.TimeoutException, httpx.TimeoutException),
-    (httpcore2.ConnectError, httpx.ConnectError),
-    (httpcore2.ReadError, httpx.ReadError),
-    (httpcore2.WriteError, httpx.WriteError),
-    (httpcore2.NetworkError, httpx.NetworkError),
-    (httpcore2.ProxyError, httpx.ProxyError),
-    (httpcore2.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore2.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore2.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore2.ProtocolError, httpx.ProtocolError),
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
 ]
 
 
@@ -75,34 +70,34 @@ def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class _DeadlineStream(httpcore2.NetworkStream):
+class _DeadlineStream(httpcore.NetworkStream):
     # A write gives the whole request (at most 64 KiB) to the kernel at once, whose send
     # buffer takes it, so bounding each write call, not each byte, is exact enough.
-    def __init__(self, stream: httpcore2.NetworkStream) -> None:
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
         self._stream = stream
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _bounded(timeout, httpcore2.ReadTimeout))
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _bounded(timeout, httpcore2.WriteTimeout))
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
 
     def start_tls(
         self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore2.NetworkStream:
-        timeout = _bounded(timeout, httpcore2.ConnectTimeout)
+    ) -> httpcore.NetworkStream:
+        timeout = _bounded(timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore2.NetworkBackend):
+class _DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
-        self._backend = httpcore2.SyncBackend()
+        self._backend = httpcore.SyncBackend()
 
     # Inexact in one place: looking the host name up (getaddrinfo) takes no timeout, so a
     # resolver that hangs holds a relay for as long as the system's resolver lets it.
@@ -113,15 +108,15 @@ class _DeadlineBackend(httpcore2.NetworkBackend):
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Any = None,
-    ) -> httpcore2.NetworkStream:
-        timeout = _bounded(timeout, httpcore2.ConnectTimeout)
+    ) -> httpcore.NetworkStream:
+        timeout = _bounded(timeout, httpcore.ConnectTimeout)
         stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return _DeadlineStream(stream)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore2.NetworkStream:
-        timeout = _bounded(timeout, httpcore2.ConnectTimeout)
+    ) -> httpcore.NetworkStream:
+        timeout = _bounded(timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -141,18 +136,18 @@ class DeadlineTransport(httpx.BaseTransport):
             "network_backend": _DeadlineBackend(),
         }
         if proxy is None:
-            self._pool: httpcore2.ConnectionPool = httpcore2.ConnectionPool(**options)
+            self._pool: httpcore.ConnectionPool = httpcore.ConnectionPool(**options)
         else:
             via = httpx.Proxy(proxy)
-            self._pool = httpcore2.HTTPProxy(
+            self._pool = httpcore.HTTPProxy(
                 proxy_url=str(via.url), proxy_auth=via.raw_auth, **options
             )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
-        core_request = httpcore2.Request(
+        core_request = httpcore.Request(
             method=request.method,
-            url=httpcore2.URL(
+            url=httpcore.URL(
                 scheme=request.url.raw_scheme,
                 host=request.url.raw_host,
                 port=request.url.port,
