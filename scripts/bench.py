@@ -35,13 +35,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench_figures import CLOCK_TICKS, Sampler, Scenario, describe_machine, report, summarize
+from bench_figures import Sampler, Scenario, describe_machine, report, summarize
+from bench_processes import (
+    REPO,
+    Server,
+    free_port,
+    peak_rss_mb,
+    process_cpu_seconds,
+    wait_until_answering,
+)
 
-REPO = Path(__file__).resolve().parent.parent
 API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
 SHARED_KEY = "demo-shared-key-0123456789abcdef"  # the vectors' (sandbox/fixtures/requests/README)
 WARMUP_SECONDS = 3.0
@@ -58,79 +65,6 @@ SANDBOX_SEED = {
         }
     ],
 }
-
-
-class Server:
-    """A child process (portal, fake API, locust) whose CPU and memory we read from /proc."""
-
-    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        with log_path.open("wb") as log_file:
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT
-            )
-
-    def pids(self) -> list[int]:
-        """The process and its children (gunicorn's workers)."""
-        children = [
-            int(entry.name)
-            for entry in Path("/proc").iterdir()
-            if entry.name.isdigit() and _stat_fields(int(entry.name))[1:2] == [self.process.pid]
-        ]
-        return [self.process.pid, *children]
-
-    def cpu_seconds(self) -> float:
-        return sum(sum(_stat_fields(pid)[11:13]) for pid in self.pids()) / CLOCK_TICKS
-
-    def system_cpu_seconds(self) -> float:
-        """The kernel's share (sockets, files) of cpu_seconds."""
-        return sum(_stat_fields(pid)[12:13][0] for pid in self.pids()) / CLOCK_TICKS
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _stat_fields(pid: int) -> list[int]:
-    """/proc/PID/stat after the command name: [state, ppid, ...]; utime, stime at 11 and 12."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return [0] * 13
-    fields = text.rsplit(")", 1)[1].split()
-    return [0, *(int(value) for value in fields[1:])]
-
-
-def _peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_answering(server: Server, url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url}: no answer within {timeout:g} s\n{server.log_tail()}")
 
 
 def _portal_env(workdir: Path, port: int, *, api_url: str, sandbox: bool) -> dict[str, str]:
@@ -163,7 +97,7 @@ def _manage(env: dict[str, str], *arguments: str) -> None:
 
 
 def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tuple[Server, int]:
-    port = _free_port()
+    port = free_port()
     api_url = (
         f"http://127.0.0.1:{port}/sandbox/api/v4"
         if scenario.sandbox
@@ -180,12 +114,16 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
         _manage(env, "sandbox_seed", str(seed))
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"]
     portal = Server(command, env, workdir / "gunicorn.log")
-    _wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
+    try:
+        wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
+    except BaseException:
+        portal.stop()  # a portal that never answered must not outlive the bench
+        raise
     return portal, port
 
 
 def _start_fake_api(workdir: Path, latency_ms: float) -> tuple[Server, int]:
-    port = _free_port()
+    port = free_port()
     script = str(REPO / "scripts" / "fake_license_api.py")
     command = [sys.executable, script, f"--port={port}", f"--latency-ms={latency_ms}"]
     server = Server(command, dict(os.environ), workdir / "fake_license_api.log")
@@ -245,11 +183,14 @@ def _drive(
     scenario: Scenario, portal: Server, upstream: Server | None, port: int, workdir: Path
 ) -> tuple[dict[str, Any], list[str]]:
     locust = _start_locust(scenario, port, workdir)
+    workers = portal.workers()
     readers = {
         "portal": portal.cpu_seconds,
         "portal_system": portal.system_cpu_seconds,
         "upstream": upstream.cpu_seconds if upstream else lambda: 0.0,
         "loadgen": locust.cpu_seconds,
+        # Each worker's own, to see how evenly the load spreads over them.
+        **{f"worker {pid}": partial(process_cpu_seconds, pid) for pid in workers},
     }
     sampler = Sampler(readers)
     sampler.start()
@@ -258,7 +199,6 @@ def _drive(
     finally:
         sampler.stop()
         locust.stop()
-    workers = portal.pids()[1:]
     written = workdir / "samples.jsonl"
     lines = written.read_text().splitlines() if written.exists() else []
     if not lines or json.loads(lines[0])["spawned"] is None:
@@ -266,7 +206,7 @@ def _drive(
     samples = [json.loads(line) for line in lines[1:]]
     start = json.loads(lines[0])["spawned"] + WARMUP_SECONDS
     figures = summarize(scenario, samples, start, sampler)
-    figures["peak_rss_mb"] = max((_peak_rss_mb(pid) for pid in workers), default=0.0)
+    figures["peak_rss_mb"] = max((peak_rss_mb(pid) for pid in workers), default=0.0)
     figures["workers"] = len(workers)
     marks = ("Traceback", '"level": "ERROR"', "[ERROR]")
     log = portal.log_path.read_text(errors="replace").splitlines()

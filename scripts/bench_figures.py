@@ -123,6 +123,7 @@ def summarize(
         "system_cpu_ms": cpu["portal_system"] * 1000 / done,
         "upstream_cpu_ms": cpu["upstream"] * 1000 / done,
         "loadgen_cpu_ms": cpu["loadgen"] * 1000 / done,
+        "worker_cpu_s": sorted(v for k, v in cpu.items() if k.startswith("worker ")),
         "machine_busy": cpu["machine_busy"] / max(cpu["machine_total"], 1),
         "machine_steal": cpu["machine_steal"] / max(cpu["machine_total"], 1),
         "worst_second_steal": sampler.worst_second_steal(start, end),
@@ -192,6 +193,8 @@ def report(scenario: Scenario, f: dict[str, Any], problems: list[str]) -> None:
             f"    stolen         {f['machine_steal']:.0%} of the CPUs' time went to the host "
             f"({f['worst_second_steal']:.0%} in the worst second)"
         )
+    shares = ", ".join(f"{seconds:.1f}" for seconds in f["worker_cpu_s"])
+    print(f"    by worker      {shares} s of CPU in the {scenario.seconds:g} s window")
     rss = f"  peak RSS         {f['peak_rss_mb']:.1f} MB per worker ({f['workers']} workers)"
     print(f"{rss} {_verdict(f['peak_rss_mb'], 120)}")
     if problems:

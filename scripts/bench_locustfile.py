@@ -14,48 +14,20 @@ after a first line with the epoch second at which all users had started.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
+from bench_request_files import make_request_file
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-VECTOR = Path(__file__).resolve().parents[1] / "sandbox/fixtures/requests/py_activate_key.req"
-SHARED_KEY = "demo-shared-key-0123456789abcdef"  # the vectors' (sandbox/fixtures/requests/README)
 SANDBOX = os.environ.get("BENCH_SANDBOX") == "true"
 SAMPLES: list[dict[str, Any]] = []
 SPAWNED: list[float] = []
-FIELDS = json.loads(base64.b64decode(VECTOR.read_text()))["request"]
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def make_request_file() -> str:
-    """The real vector py_activate_key.req with a new hardware id and request id, signed again
-    as the Python SDK signs (tests/factories.py does the same): the portal answers a file it
-    has seen within 30 minutes from its stored result, without an upstream call."""
-    fields = {
-        **FIELDS,
-        "hardware_id": hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
-        "request_id": str(uuid.uuid4()),
-    }
-    who, client = fields["license_key"], fields["api_key"]
-    inner = f"licenseSpring\ndate: {fields['date']}\n{who}\n{fields['hardware_id']}\n{client}"
-    fields["signature"] = _sign(inner)
-    document = {"request": fields, "signature": _sign(json.dumps(fields))}
-    return base64.b64encode(json.dumps(document).encode()).decode() + "\n"
-
-
-def _sign(message: str) -> str:
-    digest = hmac.new(SHARED_KEY.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 class _Uploader(FastHttpUser):

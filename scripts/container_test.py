@@ -24,22 +24,31 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-VECTORS = Path(os.environ.get("VECTORS_DIR", REPO / "sandbox" / "fixtures" / "requests"))
-ENGINE = os.environ.get("CONTAINER_ENGINE", "docker")
-IMAGE = os.environ.get("CONTAINER_IMAGE", "offline-portal")
-CONTAINER = f"offline-portal-test-{os.getpid()}"
+from container_harness import (
+    CONTAINER,
+    ENGINE,
+    IMAGE,
+    CheckFailed,
+    build_image,
+    container_is_running,
+    container_logs,
+    engine_output,
+    find_free_port,
+    http,
+    passed,
+    post_vector,
+    print_logs,
+    remove_container,
+    start_container,
+    stop_container,
+)
+
 HEALTH_TIMEOUT_S = 90
 # The sandbox's demo credentials (sandbox/fixtures/demo.json), which the vectors are signed with.
 DEMO_API_KEY = "3f0b1b7e-5c1a-4d2e-9a77-0c1d2e3f4a5b"
 DEMO_SHARED_KEY = "demo-shared-key-0123456789abcdef"
 TENANT_HOST = "offline.acme.test"
-
-
-class CheckFailed(Exception):
-    pass
 
 
 def main() -> int:
@@ -64,36 +73,6 @@ def main() -> int:
         return 1
     print("container-test: PASS", flush=True)
     return 0
-
-
-def build_image() -> None:
-    # Podman: --format docker keeps the HEALTHCHECK (the OCI format has none); --pull=never
-    # uses the local base image where no registry is reachable (shared/tools/container).
-    flags = ["--pull=never", "--format", "docker"] if Path(ENGINE).name == "podman" else []
-    flags += os.environ.get("CONTAINER_BUILD_FLAGS", "").split()
-    started = time.monotonic()
-    subprocess.run([ENGINE, "build", *flags, "-t", IMAGE, str(REPO)], check=True)
-    passed(f"image {IMAGE} built with {ENGINE} in {time.monotonic() - started:.0f} s")
-
-
-def find_free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_container(port: int) -> None:
-    """Hardened as an operator may run it: a read-only root filesystem (podman would mount a
-    tmpfs on /tmp by itself; docker does not), with metrics on."""
-    flags = ["--read-only", "-e", "PORTAL_METRICS_ENABLED=true"]
-    if Path(ENGINE).name == "podman":
-        flags.append("--read-only-tmpfs=false")
-    publish = f"127.0.0.1:{port}:8000"
-    subprocess.run(
-        [ENGINE, "run", "-d", "--name", CONTAINER, *flags, "-p", publish, IMAGE],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def run_checks(base_url: str) -> None:
@@ -299,74 +278,6 @@ def check_unwritable_volume() -> None:
     if started.returncode == 0 or "/data is not writable by uid" not in started.stderr:
         raise CheckFailed(f"an unwritable /data was not explained: {started.stderr[-500:]!r}")
     passed("an unwritable /data stops the start with a plain message")
-
-
-def stop_container() -> None:
-    started = time.monotonic()
-    subprocess.run([ENGINE, "stop", "-t", "20", CONTAINER], check=True, stdout=subprocess.DEVNULL)
-    elapsed = time.monotonic() - started
-    # Far under the stop timeout means the server got SIGTERM as PID 1 and shut down on it.
-    if elapsed > 15:
-        raise CheckFailed(f"the container ignored SIGTERM (stopped after {elapsed:.0f} s)")
-    passed(f"the container stopped on SIGTERM in {elapsed:.1f} s")
-
-
-def post_vector(
-    base_url: str, name: str, host: str | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    data = (VECTORS / name).read_bytes()
-    return http("POST", f"{base_url}/api/v1/requests", data, host=host)
-
-
-def http(
-    method: str, url: str, data: bytes | None = None, host: str | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "text/plain")
-    if host:
-        request.add_header("Host", host)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def container_is_running() -> bool:
-    state = engine_output("inspect", "--format", "{{.State.Running}}", CONTAINER, check=False)
-    return state == "true"
-
-
-def engine_output(*args: str, check: bool = True) -> str:
-    completed = subprocess.run(
-        [ENGINE, *args], check=check, capture_output=True, text=True, timeout=60
-    )
-    return completed.stdout.strip()
-
-
-def container_logs(name: str) -> str:
-    """Both of the container's streams: the server logs to stderr, the access log to stdout."""
-    shown = subprocess.run([ENGINE, "logs", name], capture_output=True, text=True, timeout=60)
-    return shown.stdout + shown.stderr
-
-
-def print_logs() -> None:
-    print(f"--- logs of {CONTAINER} ---", flush=True)
-    subprocess.run([ENGINE, "logs", "--tail", "80", CONTAINER], check=False)
-    print("--- end of logs ---", flush=True)
-
-
-def remove_container() -> None:
-    subprocess.run(
-        [ENGINE, "rm", "-f", "-v", CONTAINER],
-        check=False,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def passed(message: str) -> None:
-    print(f"PASS: {message}", flush=True)
 
 
 if __name__ == "__main__":
