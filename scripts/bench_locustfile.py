@@ -3,8 +3,10 @@
 Run by scripts/bench.py as `locust -f scripts/bench_locustfile.py --headless ...`, half the
 users of each class. `ApiUser` posts to `POST /api/v1/requests` (a 200 counts); `FormUser`
 uses the HTML form as a browser without JavaScript does: one `GET /` for the CSRF cookie and
-token, then multipart posts (the 303 counts and is not followed, except with BENCH_SANDBOX=true,
-where downloading the license it leads to is part of "upload to license").
+token, then per upload the page's two steps, a multipart post to `/check` (what the file holds,
+kept for the confirmation) and the post of its one button to `/check/send`; the 303 counts and
+is not followed, except with BENCH_SANDBOX=true, where downloading the license it leads to is
+part of "upload to license".
 
 Each upload is timed here, not only by locust: locust's own statistics (its --csv files) round
 a response time above 100 ms to 10 ms, too coarse for a target of 5 ms over 200. On quitting,
@@ -28,6 +30,7 @@ SANDBOX = os.environ.get("BENCH_SANDBOX") == "true"
 SAMPLES: list[dict[str, Any]] = []
 SPAWNED: list[float] = []
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+PENDING = re.compile(r'name="pending" value="([^"]+)"')
 
 
 class _Uploader(FastHttpUser):
@@ -80,10 +83,19 @@ class FormUser(_Uploader):
     def upload(self, text: str) -> str:
         if not self.token and (error := self.open_form()):
             return error
-        answer = self.client.post(
-            "/",
+        checked = self.client.post(
+            "/check",
             data={"csrfmiddlewaretoken": self.token},
             files={"file": ("ls_activation.req", text.encode(), "application/octet-stream")},
+            headers={"Cookie": self.cookie},
+            name="form check",
+        )
+        pending = PENDING.search(checked.text or "")
+        if checked.status_code != 200 or pending is None:
+            return f"check HTTP {checked.status_code} without the file kept to send"
+        answer = self.client.post(
+            "/check/send",
+            data={"csrfmiddlewaretoken": self.token, "pending": pending.group(1)},
             headers={"Cookie": self.cookie},
             allow_redirects=False,
             name="form",
