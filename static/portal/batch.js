@@ -5,24 +5,9 @@
 (function () {
   "use strict";
 
+  // portal.js's drop zone turns a drop into a choice; a choice goes to the check step.
   function enhanceBatchForm(form) {
-    var zone = form.querySelector("[data-dropzone]");
     var input = form.querySelector("input[type=file]");
-    ["dragenter", "dragover"].forEach(function (type) {
-      zone.addEventListener(type, function (event) {
-        event.preventDefault();
-        zone.classList.add("is-dragging");
-      });
-    });
-    ["dragleave", "drop"].forEach(function (type) {
-      zone.addEventListener(type, function () { zone.classList.remove("is-dragging"); });
-    });
-    zone.addEventListener("drop", function (event) {
-      event.preventDefault();
-      if (!event.dataTransfer || !event.dataTransfer.files.length) return;
-      input.files = event.dataTransfer.files;
-      form.submit();
-    });
     input.addEventListener("change", function () {
       if (input.files.length) form.submit();
     });

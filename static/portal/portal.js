@@ -54,7 +54,10 @@
     announce(fill(_("Sending %(name)s to the licensing service."), { name: isolate(name) }, true));
   }
 
+  // A file dropped on a form's drop zone is taken as if chosen: the input's "change" follows
+  // (the upload page checks it; the batch page, batch.js, posts it).
   function enhanceDropzone(form) {
+    if (!form) return;
     var zone = form.querySelector("[data-dropzone]");
     var input = form.querySelector("input[type=file]");
     if (!zone || !input) return;
@@ -73,7 +76,12 @@
       input.files = event.dataTransfer.files;
       input.dispatchEvent(new Event("change", { bubbles: true }));
     });
-    // Choosing a file checks it at once; nothing is sent upstream until the user confirms.
+  }
+
+  // Choosing a file checks it at once; nothing is sent upstream until the user confirms.
+  function checkOnChoose(form) {
+    var input = form.querySelector("input[type=file]");
+    if (!input) return;
     input.addEventListener("change", function () {
       // Several files are a batch: a plain post to its check step (portal/batches).
       if (input.files.length > 1 && form.dataset.batchUrl) {
@@ -133,9 +141,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    enhanceDropzone(document.getElementById("batch-form"));
     var form = document.getElementById("upload-form");
     if (!form) return;
     enhanceDropzone(form);
+    checkOnChoose(form);
     document.body.addEventListener("htmx:beforeRequest", function (event) {
       var sendForm = event.target.closest && event.target.closest("[data-send-form]");
       if (!sendForm) return;

@@ -154,3 +154,25 @@ def test_batch_of_forty_files_without_javascript_refreshes_until_done(open_page,
     assert support.check_accessibility(page, "batch finished (no JS)", javascript=False) == []
     support.save_screenshot(page, "batch-finished-no-js")
     _assert_zip(page)
+
+
+@pytest.mark.parametrize("path", ["/", "/batch/"])
+def test_files_dropped_together_go_to_the_batch_check_step_once(open_page, path):
+    page = open_page(path)
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else 0)
+    texts = [_request_file(computer=f"drop-pc-{n}") for n in (1, 2)]
+    transfer = page.evaluate_handle(
+        """(texts) => {
+          const transfer = new DataTransfer();
+          texts.forEach((text, n) => transfer.items.add(new File([text], `pc${n + 1}.req`)));
+          return transfer;
+        }""",
+        texts,
+    )
+
+    page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": transfer})
+
+    expect(page.locator("h1")).to_have_text("Check the files")
+    expect(page.locator("#batch-check tbody tr")).to_have_count(2)
+    assert len([url for url in posts if url.endswith("/batch/")]) == 1
