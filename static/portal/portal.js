@@ -93,7 +93,7 @@
     });
   }
 
-  function onAfterSwap(event) {
+  function onAfterSettle(event) {
     var outcome = event.detail.target;
     if (!outcome || outcome.id !== "outcome") return;
     var form = document.getElementById("upload-form");
@@ -184,6 +184,8 @@
     });
     document.body.addEventListener("htmx:afterSwap", foldAfterResult);
     document.body.addEventListener("click", onUploadAnother);
-    document.body.addEventListener("htmx:afterSwap", onAfterSwap);
+    // After settling, not swapping: htmx wires the new content's own forms (the checked file's
+    // one button) as it settles, and focus must not reach a button that would post without it.
+    document.body.addEventListener("htmx:afterSettle", onAfterSettle);
   });
 })();
