@@ -20,6 +20,7 @@ from portal.licensespring.request_files import RequestFile
 from portal.operations.rate_limits import enforce_client_rate_limit
 from portal.relay.errors import RelayError
 from portal.relay.inspection import inspect_upload
+from portal.relay.outcomes import product_name_in
 from portal.relay.services import relay_request
 from portal.tenants.resolution import Tenant
 
@@ -85,7 +86,13 @@ def relay_file(*, tenant: Tenant, entry: Entry, data: bytes) -> Entry:
     else:
         entry.outcome = "deactivated"
     entry.code, entry.message, entry.result_token = "", "", result.token
+    # The answer names the product: the same name whichever file of the batch finished first.
+    entry.product = _named_product(result.summary, entry.product_code) or entry.product
     return entry
+
+
+def _named_product(summary: dict, product_code: str) -> str:
+    return product_name_in(summary, product_code) or summary.get("product_name") or ""
 
 
 def relay_files(*, tenant: Tenant, client: str, files: list[tuple[str, bytes]]) -> list[Entry]:

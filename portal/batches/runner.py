@@ -129,6 +129,7 @@ def _store_outcome(item_pk: int, entry: Entry) -> None:
     BatchItem.objects.filter(pk=item_pk).update(
         state=BatchItem.State.DONE,
         outcome=entry.outcome,
+        product=entry.product[:200],
         code=entry.code,
         message=entry.message,
         reference=entry.reference,

@@ -71,7 +71,9 @@ def test_api_several_files_answer_json_when_asked(client, upstream):
     assert [result["file"] for result in results] == ["rig-1.req", "rig-2.req"]
     assert results[0]["outcome"] == "activated"
     assert results[0]["computer"] == "rig-1"
-    assert results[0]["product"] == "TP"
+    assert [result["product"] for result in results] == [
+        "Test Product"
+    ] * 2  # as the answer names it
     # The .lic text itself, as the single-file answer and the ZIP hold it.
     assert results[1]["license_file"] == base64.b64encode(_body("hwid-0002")).decode()
 
