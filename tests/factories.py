@@ -182,3 +182,16 @@ BUNDLE_BODY = json.dumps(
 def license_file_text(body: bytes) -> str:
     """A `.lic` as the portal hands it out: base64 of the License API's answer."""
     return base64.b64encode(body).decode()
+
+
+def tenant_on_host(host: str, **fields: object) -> object:
+    """A vendor's tenant (TenantSettings, `fields` over plain defaults) served on `host`; the
+    tenants' cache is emptied so that the next request sees it."""
+    from portal.tenants import resolution
+    from portal.tenants.models import TenantHost, TenantSettings
+
+    resolution._cache.clear()
+    defaults = {"slug": "acme", "name": "Acme", "api_url": "https://api.acme.test/api/v4"}
+    tenant = TenantSettings.objects.create(**{**defaults, "api_key": "K1", **fields})
+    TenantHost.objects.create(tenant=tenant, host=host)
+    return tenant

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from portal.tenants import resolution as tenancy
-from portal.tenants.models import TenantHost, TenantSettings
+from tests.factories import tenant_on_host
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,13 @@ HOST = "offline.acme.test"
 @pytest.fixture
 def german_tenant():
     """German by default, offering German, French, Spanish and English; texts in two of them."""
-    tenancy._cache.clear()
-    tenant = TenantSettings.objects.create(
-        slug="acme",
-        name="Acme",
-        api_url="https://api.acme.test/api/v4",
-        api_key="K1",
+    yield tenant_on_host(
+        HOST,
         language="de",
         languages="de,fr,es,en",
         help_text="Ask **Acme** for help.",
         help_texts={"de": "Fragen Sie **Acme**.", "fr": "Demandez à **Acme**."},
     )
-    TenantHost.objects.create(tenant=tenant, host=HOST)
-    yield tenant
     tenancy._cache.clear()
 
 

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from portal.tenants import resolution as tenancy
-from portal.tenants.models import TenantHost, TenantSettings
+from portal.tenants.models import TenantSettings
+from tests.factories import tenant_on_host
 
 pytestmark = pytest.mark.django_db
 
@@ -21,17 +22,7 @@ HOST = "offline.acme.test"
 @pytest.fixture
 def german_tenant():
     """A tenant whose default is German and which offers German, French and English."""
-    tenancy._cache.clear()
-    tenant = TenantSettings.objects.create(
-        slug="acme",
-        name="Acme",
-        api_url="https://api.acme.test/api/v4",
-        api_key="K1",
-        language="de",
-        languages="de,fr,en",
-    )
-    TenantHost.objects.create(tenant=tenant, host=HOST)
-    yield tenant
+    yield tenant_on_host(HOST, language="de", languages="de,fr,en")
     tenancy._cache.clear()
 
 
