@@ -16,7 +16,7 @@ from django.utils import timezone
 from portal.batches.models import Batch, BatchItem
 from portal.batches.relaying import Entry, describe_file
 from portal.tenants.resolution import Tenant
-from portal.tenants.secrets import decrypt_secret, encrypt_secret
+from portal.tenants.secrets import decrypt_kept_file, encrypt_kept_file
 
 
 def create_batch(
@@ -37,7 +37,7 @@ def create_batch(
         if entry.outcome == "invalid":
             item.state = BatchItem.State.DONE  # never sent: nothing to relay
         else:
-            item.content = encrypt_secret(base64.b64encode(data).decode())
+            item.content = encrypt_kept_file(base64.b64encode(data).decode())
         items.append(item)
     with transaction.atomic():
         batch.save()
@@ -78,7 +78,7 @@ def entry_of(item: BatchItem) -> Entry:
 
 def read_content(item: BatchItem) -> bytes:
     """The file as it was uploaded, decrypted."""
-    return base64.b64decode(decrypt_secret(item.content))
+    return base64.b64decode(decrypt_kept_file(item.content))
 
 
 def purge_expired_batches() -> int:

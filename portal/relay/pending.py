@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from portal.relay.models import PendingUpload
-from portal.tenants.secrets import SecretUnreadable, decrypt_secret, encrypt_secret
+from portal.tenants.secrets import SecretUnreadable, decrypt_kept_file, encrypt_kept_file
 
 PENDING_SECONDS = 30 * 60
 
@@ -29,7 +29,7 @@ def keep_pending(*, tenant_slug: str, filename: str, text: str) -> str:
     row = PendingUpload.objects.create(
         tenant_slug=tenant_slug,
         filename=filename[:255],
-        content=encrypt_secret(text),
+        content=encrypt_kept_file(text),
         expires_at=timezone.now() + timedelta(seconds=PENDING_SECONDS),
     )
     return row.token
@@ -42,7 +42,7 @@ def find_pending(*, tenant_slug: str, token: str) -> Pending | None:
     if row is None:
         return None
     try:
-        text = decrypt_secret(row.content)
+        text = decrypt_kept_file(row.content)
     except SecretUnreadable:  # kept under a key that has since been dropped
         return None
     return Pending(token=row.token, filename=row.filename, text=text)

@@ -239,6 +239,16 @@ def test_batch_keeps_files_encrypted_and_drops_them_once_sent(client, upstream):
     assert list(BatchItem.objects.values_list("content", flat=True)) == ["", ""]
 
 
+def test_batch_runs_on_a_portal_without_a_secrets_key(client, upstream, settings):
+    settings.PORTAL_SECRETS_KEYS = []
+    upstream.answers["activate_offline"] = [_answer_per_computer]
+    batch_url = _start(client, _files(_activation(1), _activation(2)))
+
+    html = _run(client, batch_url)
+
+    assert html.count("License file ready") == 2
+
+
 def test_batch_file_over_the_rate_limit_waits_for_its_window(client, upstream, settings):
     settings.PORTAL_RATE_LIMIT = 2
     settings.PORTAL_RATE_LIMIT_WINDOW = 2

@@ -284,3 +284,29 @@ def test_check_of_several_files_without_js_makes_a_batch_and_sends_nothing(clien
     assert response.status_code == 303 and response["Location"].startswith("/batch/")
     assert "pc1.req" in page.content.decode() and "pc2.req" in page.content.decode()
     assert upstream.requests == []
+
+
+def test_check_and_send_work_on_a_portal_without_a_secrets_key(client, upstream, settings):
+    """No tenant credentials stored, so no PORTAL_SECRETS_KEY: the checked file is still kept
+    encrypted (under a key derived from SECRET_KEY), and the upload goes through."""
+    settings.PORTAL_SECRETS_KEYS = []
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    text = read_vector("py_activate_key.req")
+
+    checked = _check(client, text)
+    sent = client.post("/check/send", {"pending": _pending_token(checked.content.decode())})
+
+    assert checked.status_code == 200
+    assert sent.status_code == 303 and sent["Location"].startswith("/r/")
+    assert [request.content for request in upstream.requests] == [text.strip().encode()]
+
+
+def test_file_checked_before_the_secrets_key_was_set_can_still_be_sent(client, upstream, settings):
+    settings.PORTAL_SECRETS_KEYS = []
+    upstream.answer("activate_offline", body=LICENSE_BODY)
+    token = _pending_token(_check(client, read_vector("py_activate_key.req")).content.decode())
+
+    settings.PORTAL_SECRETS_KEYS = ["a-key-the-operator-set-meanwhile"]
+    sent = client.post("/check/send", {"pending": token})
+
+    assert sent.status_code == 303
