@@ -295,6 +295,10 @@ PORTAL_CLAIM_LEASE_SECONDS = max(1.0, _env_number("PORTAL_CLAIM_LEASE_SECONDS", 
 # Uploads and API calls allowed per client address and tenant in each window (0: no limit).
 PORTAL_RATE_LIMIT = int(_env_number("PORTAL_RATE_LIMIT", 30))
 PORTAL_RATE_LIMIT_WINDOW = max(1, int(_env_number("PORTAL_RATE_LIMIT_WINDOW", 60)))
+# Request files checked (kept encrypted until the user confirms) per client and tenant in each
+# window: enough for a full batch, or four checks for every upload allowed (0: no limit).
+_CHECKS_DEFAULT = max(PORTAL_BATCH_MAX_FILES, 4 * PORTAL_RATE_LIMIT) if PORTAL_RATE_LIMIT else 0
+PORTAL_CHECK_RATE_LIMIT = int(_env_number("PORTAL_CHECK_RATE_LIMIT", _CHECKS_DEFAULT))
 # How many proxies in front of the portal append to X-Forwarded-For (0: trust none of it), and
 # one more under gunicorn.conf.py: the nginx it starts in front appends the client's address.
 PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0)) + int(

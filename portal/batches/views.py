@@ -21,7 +21,8 @@ from portal.batches.archive import build_zip
 from portal.batches.models import Batch
 from portal.batches.runner import confirm_batch, resume_batch
 from portal.batches.store import batch_entries, create_batch, find_batch
-from portal.operations.rate_limits import client_address
+from portal.operations.rate_limits import client_address, enforce_check_rate_limit
+from portal.relay.errors import RelayError
 from portal.tenants.resolution import get_tenant
 
 ZIP_FILENAME = "license-files.zip"
@@ -43,8 +44,16 @@ def start_batch(request: HttpRequest, files: list[UploadedFile]) -> HttpResponse
     if error:
         status, message = error
         return render(request, "batches/new_batch.html", _form_context(message), status=status)
+    tenant = get_tenant(request)
+    try:
+        enforce_check_rate_limit(request, tenant_slug=tenant.slug, files=len(files))
+    except RelayError as limited:
+        context = _form_context(str(limited.message))
+        response = render(request, "batches/new_batch.html", context, status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     batch = create_batch(
-        tenant=get_tenant(request),
+        tenant=tenant,
         client=client_address(request),
         language=get_language() or settings.LANGUAGE_CODE,
         files=[(os.path.basename(upload.name or "")[:255], upload.read()) for upload in files],

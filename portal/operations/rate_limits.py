@@ -40,31 +40,40 @@ def enforce_rate_limit(request: HttpRequest, *, tenant_slug: str) -> None:
 
 def enforce_client_rate_limit(client: str, *, tenant_slug: str) -> None:
     """The same for one upload of `client` made outside a request (a batch's files)."""
-    limit = settings.PORTAL_RATE_LIMIT
+    _enforce(settings.PORTAL_RATE_LIMIT, f"{tenant_slug}|{client}", tenant_slug=tenant_slug)
+
+
+def enforce_check_rate_limit(request: HttpRequest, *, tenant_slug: str, files: int = 1) -> None:
+    """Count `files` request files checked and kept (encrypted) for their confirmation: at most
+    PORTAL_CHECK_RATE_LIMIT a window, so that nobody fills the database with files never sent."""
+    bucket = f"check|{tenant_slug}|{client_address(request)}"
+    _enforce(settings.PORTAL_CHECK_RATE_LIMIT, bucket, tenant_slug=tenant_slug, hits=files)
+
+
+def _enforce(limit: int, key: str, *, tenant_slug: str, hits: int = 1) -> None:
     if not limit:
         return
     window = settings.PORTAL_RATE_LIMIT_WINDOW
     now = time.time()
     window_start = int(now // window * window)
     window_end = window_start + window
-    hits = _count_hit(
-        f"{tenant_slug}|{client}|{window_start}",
-        expires_at=datetime.fromtimestamp(window_end, UTC),
+    counted = _count_hit(
+        f"{key}|{window_start}", expires_at=datetime.fromtimestamp(window_end, UTC), hits=hits
     )
-    if hits == 1:  # a new window for this client: a good moment to drop finished ones
+    if counted == hits:  # a new window for this client: a good moment to drop finished ones
         # Those that ended a window ago or more: a request counted at the end of the window
         # just ended may still be reading its count back (_count_hit).
         finished = datetime.fromtimestamp(now - window, UTC)
         RateLimitCounter.objects.filter(expires_at__lte=finished).delete()
-    if hits > limit:
+    if counted > limit:
         retry_after = max(1, math.ceil(window_end - now))
         logger.info(
             "rate limited",
             extra={
                 "event": "rate_limited",
                 "tenant": tenant_slug,
-                "client": client,
-                "hits": hits,
+                "client": key.rsplit("|", 1)[-1],
+                "hits": counted,
                 "retry_after": retry_after,
             },
         )
@@ -101,18 +110,18 @@ def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
         return None
 
 
-def _count_hit(bucket: str, *, expires_at: datetime) -> int:
-    """Add one hit to the bucket's row (made on the first) and return its hits."""
+def _count_hit(bucket: str, *, expires_at: datetime, hits: int = 1) -> int:
+    """Add `hits` to the bucket's row (made on the first) and return its hits."""
     counters = RateLimitCounter.objects.filter(bucket=bucket)
-    if not counters.update(hits=F("hits") + 1):
+    if not counters.update(hits=F("hits") + hits):
         try:
             with transaction.atomic():
-                RateLimitCounter.objects.create(bucket=bucket, hits=1, expires_at=expires_at)
-            return 1
+                RateLimitCounter.objects.create(bucket=bucket, hits=hits, expires_at=expires_at)
+            return hits
         except IntegrityError:  # another request made it first: count on it
-            counters.update(hits=F("hits") + 1)
+            counters.update(hits=F("hits") + hits)
     # The count is read after the write, so hits counted in between are in it too: at the
     # limit, two requests at once may both see the higher count and one be refused a moment
     # early, never one more let through. OK to be a little inexact here for the sake of
     # simplicity. A row purged in between (a window later) reads as a first hit.
-    return counters.values_list("hits", flat=True).first() or 1
+    return counters.values_list("hits", flat=True).first() or hits

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from portal.batches.views import start_batch
-from portal.operations.rate_limits import enforce_rate_limit
+from portal.operations.rate_limits import enforce_check_rate_limit, enforce_rate_limit
 from portal.relay.errors import RelayError
 from portal.relay.inspection import PASTED_TEXT, inspect_upload, nothing_chosen
 from portal.relay.models import RelayResult
@@ -53,6 +53,10 @@ def check_upload(request: HttpRequest) -> HttpResponse:
         return start_batch(request, request.FILES.getlist("file"))
     data, filename = _uploaded_request(request)
     tenant = get_tenant(request)
+    try:
+        enforce_check_rate_limit(request, tenant_slug=tenant.slug)
+    except RelayError as error:
+        return render_error(request, error, filename)
     inspection = inspect_upload(tenant=tenant, data=data, filename=filename)
     if inspection.error is not None:
         return render_error(request, inspection.error, filename)

@@ -249,6 +249,17 @@ def test_batch_runs_on_a_portal_without_a_secrets_key(client, upstream, settings
     assert html.count("License file ready") == 2
 
 
+def test_batch_counts_each_file_as_a_check_and_over_the_limit_keeps_nothing(client, settings):
+    settings.PORTAL_CHECK_RATE_LIMIT = 3
+    _start(client, _files(_activation(1), _activation(2)))
+
+    refused = client.post("/batch/", {"file": _files(_activation(3), _activation(4))})
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Too many requests" in refused.content.decode()
+    assert BatchItem.objects.count() == 2
+
+
 def test_batch_file_over_the_rate_limit_waits_for_its_window(client, upstream, settings):
     settings.PORTAL_RATE_LIMIT = 2
     settings.PORTAL_RATE_LIMIT_WINDOW = 2

@@ -310,3 +310,16 @@ def test_file_checked_before_the_secrets_key_was_set_can_still_be_sent(client, u
     sent = client.post("/check/send", {"pending": token})
 
     assert sent.status_code == 303
+
+
+def test_checks_over_their_limit_are_refused_and_nothing_more_is_kept(client, upstream, settings):
+    settings.PORTAL_CHECK_RATE_LIMIT = 3
+    for _ in range(3):
+        assert _check(client, read_vector("py_activate_key.req")).status_code == 200
+
+    refused = _check(client, read_vector("py_activate_key.req"))
+
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Please wait a moment" in refused.content.decode()
+    assert PendingUpload.objects.count() == 3
+    assert upstream.requests == []
