@@ -14,7 +14,7 @@ import pytest
 from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from portal.licensespring import oauth
 from portal.licensespring.client import LicenseApiClient
@@ -248,3 +248,23 @@ def other_tenant(db: None) -> Iterator[object]:
     TenantHost.objects.create(tenant=tenant, host=OTHER_HOST)
     yield tenant
     resolution._cache.clear()
+
+
+@pytest.fixture
+def open_page(browser: Browser, portal: str) -> Iterator[Callable[..., Page]]:
+    """Opens a page of the portal (the `portal` fixture of the test's module) in a new browser
+    context: `options` are Playwright's, and `timeout_ms` the page's default timeout."""
+    contexts = []
+
+    def _open_page(path: str = "/", timeout_ms: int = 15_000, **options: object) -> Page:
+        options = {"viewport": {"width": 1024, "height": 900}, **options}
+        context = browser.new_context(base_url=portal, accept_downloads=True, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(path)
+        return page
+
+    yield _open_page
+    for context in contexts:
+        context.close()

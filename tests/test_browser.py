@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.utils import translation
-from playwright.sync_api import Browser, Download, Page, Route, expect
+from playwright.sync_api import Download, Page, Route, expect
 
 from portal.relay import upstream as upstream_client
 from portal.relay.errors import NEXT_STEPS
@@ -51,25 +51,6 @@ def portal(live_server, settings, tmp_path: Path) -> Iterator[str]:
     upstream_client.set_client(None)
     yield live_server.url
     upstream_client.set_client(None)
-
-
-@pytest.fixture
-def open_page(browser: Browser, portal: str) -> Iterator[Callable[..., Page]]:
-    """Opens a page of the portal in a new browser context (options: Playwright's)."""
-    contexts = []
-
-    def _open_page(path: str = "/", **options: object) -> Page:
-        options = {"viewport": {"width": 1024, "height": 900}, **options}
-        context = browser.new_context(base_url=portal, accept_downloads=True, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.goto(path)
-        return page
-
-    yield _open_page
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import base64
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from portal.batches.models import BatchItem
 from portal.relay import upstream as upstream_client
@@ -41,22 +41,8 @@ def portal(live_server, settings, tmp_path: Path) -> Iterator[str]:
     upstream_client.set_client(None)
 
 
-@pytest.fixture
-def open_page(browser: Browser, portal: str) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def _open_page(path: str, **options: object) -> Page:
-        options = {"viewport": {"width": 1280, "height": 900}, **options}
-        context = browser.new_context(base_url=portal, accept_downloads=True, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(path)
-        return page
-
-    yield _open_page
-    for context in contexts:
-        context.close()
+# Forty files take a while on a busy machine; the table is wide.
+WIDE = {"viewport": {"width": 1280, "height": 900}, "timeout_ms": 60_000}
 
 
 def _request_file(*, kind: str = "activation", key: str = FLEET_KEY, computer: str) -> str:
@@ -126,7 +112,7 @@ def _assert_zip(page: Page) -> None:
 
 
 def test_batch_of_forty_files_with_javascript_fills_in_and_zips(open_page, fleet):
-    page = open_page("/")
+    page = open_page("/", **WIDE)
 
     page.set_input_files("#id_file", fleet)
     _check_and_send(page)
@@ -143,7 +129,7 @@ def test_batch_of_forty_files_with_javascript_fills_in_and_zips(open_page, fleet
 
 
 def test_batch_of_forty_files_without_javascript_refreshes_until_done(open_page, fleet):
-    page = open_page("/batch/", java_script_enabled=False)
+    page = open_page("/batch/", java_script_enabled=False, **WIDE)
 
     page.set_input_files("#id_files", fleet)
     page.click("text=Check the files")
@@ -158,7 +144,7 @@ def test_batch_of_forty_files_without_javascript_refreshes_until_done(open_page,
 
 @pytest.mark.parametrize("path", ["/", "/batch/"])
 def test_files_dropped_together_go_to_the_batch_check_step_once(open_page, path):
-    page = open_page(path)
+    page = open_page(path, **WIDE)
     posts: list[str] = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else 0)
     texts = [_request_file(computer=f"drop-pc-{n}") for n in (1, 2)]
