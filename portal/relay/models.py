@@ -46,6 +46,8 @@ class RelayResult(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     license_hash = models.CharField(max_length=64, blank=True)
     hardware_hash = models.CharField(max_length=64, blank=True)
+    # The request file's product code, for the lookups of a product's name (result_product).
+    product = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -53,10 +55,14 @@ class RelayResult(models.Model):
                 fields=["tenant_slug", "request_hash"], name="one_result_per_request_file"
             )
         ]
+        # Each lookup of a check or a relay finds its rows through an index, never by reading
+        # every kept result: those grow with the uploads (docs/performance.md).
         indexes = [
             models.Index(
                 fields=["tenant_slug", "license_hash", "hardware_hash"], name="result_device"
-            )
+            ),
+            models.Index(fields=["tenant_slug", "hardware_hash"], name="result_computer"),
+            models.Index(fields=["tenant_slug", "product", "created_at"], name="result_product"),
         ]
 
     def __str__(self) -> str:

@@ -66,6 +66,7 @@ def _insert_claim(
                 expires_at=timezone.now() + timedelta(seconds=leases.lease_seconds()),
                 license_hash=_license_hash(request_file),
                 hardware_hash=_digest(request_file.hardware_id),
+                product=request_file.product[:200],
             )
     except IntegrityError:
         return None
@@ -176,7 +177,7 @@ def known_product_name(*, tenant_slug: str, product: str) -> str:
         kind=RelayResult.Kind.ACTIVATION,
         state=RelayResult.State.DONE,
         expires_at__gt=timezone.now(),
-        summary__product=product,
+        product=product[:200],
     ).order_by("-created_at")
     summary = summaries.values_list("summary", flat=True).first()
     return product_name_in(summary, product) if summary else ""
