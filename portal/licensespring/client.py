@@ -1,4 +1,4 @@
-"""The License API client: relays a request file, signed per the protocol spec (section 2),
+"""The License API client: relays a request file, signed per the protocol spec (signing.py),
 and reads the answer.
 
 One `httpx.Client` per process, whose kept-alive connections a worker's threads share, built
@@ -18,12 +18,8 @@ header, request bodies that may hold an end user's password).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Literal
 
@@ -38,6 +34,7 @@ from portal.licensespring.errors import (
     error_from_response,
 )
 from portal.licensespring.request_files import RequestFile
+from portal.licensespring.signing import request_headers
 from portal.licensespring.transport import DeadlineTransport, proxy_mounts, relay_deadline
 
 Endpoint = Literal[
@@ -235,7 +232,7 @@ class LicenseApiClient:
     ) -> httpx.Response:
         try:
             request = self._http.build_request(
-                "POST", url, content=content, headers=_request_headers(credentials, token)
+                "POST", url, content=content, headers=request_headers(credentials, token)
             )
         except UnicodeEncodeError:  # a key a header cannot carry; not quoted: it may be secret
             raise httpx.LocalProtocolError("Illegal header value") from None
@@ -251,32 +248,6 @@ class LicenseApiClient:
         if isinstance(exc, httpx.WriteTimeout):
             return f"Could not send the request within {self.timeout.write:g} s"
         return f"No free connection within {self.timeout.pool:g} s"
-
-
-def sign(shared_key: str, date: str) -> str:
-    message = f"licenseSpring\ndate: {date}"
-    digest = hmac.new(shared_key.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def auth_headers(credentials: Credentials, date: str) -> dict[str, str]:
-    """The `Date` and API-key `Authorization` headers for a request sent at `date`."""
-    signature = sign(credentials.shared_key, date)
-    authorization = (
-        f'algorithm="hmac-sha256",headers="date",signature="{signature}",'
-        f'apiKey="{credentials.api_key}"'
-    )
-    return {"Date": date, "Authorization": authorization}
-
-
-def _request_headers(credentials: Credentials, token: oauth.Token | None) -> dict[str, str]:
-    date = formatdate(usegmt=True)
-    if token is not None:  # OAuth: a Bearer token instead of the API-key signature
-        headers = {"Date": date, "Authorization": f"Bearer {token.value}"}
-    else:
-        headers = auth_headers(credentials, date)
-    headers["Content-Type"] = "text/plain"
-    return headers
 
 
 _TOKEN_REFUSED = frozenset({"oauth_token_expired", "oauth_token_malformed"})

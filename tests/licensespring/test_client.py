@@ -25,10 +25,9 @@ from portal.licensespring.client import (
     LicenseApiClient,
     LicenseApiError,
     UpstreamResponse,
-    auth_headers,
-    sign,
 )
 from portal.licensespring.request_files import read_request_file
+from portal.licensespring.signing import auth_headers, sign
 from tests.factories import (
     API_KEY,
     FAULT_DEADLINE,
