@@ -5,17 +5,14 @@ The one use case of the portal, shared by the pages and the machine API.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 import time
 
 from django.utils.translation import gettext
 
-from portal.console.activity import record_activity
 from portal.licensespring import client as license_api
 from portal.licensespring.request_files import RequestFile, RequestFileError, read_request_file
-from portal.operations import metrics
 from portal.relay import store as relay_store
 from portal.relay import upstream
 from portal.relay.errors import (
@@ -25,9 +22,8 @@ from portal.relay.errors import (
 )
 from portal.relay.models import RelayResult
 from portal.relay.outcomes import summarize_activation, summarize_deactivation
+from portal.relay.reporting import report_relay
 from portal.tenants.resolution import Tenant
-
-logger = logging.getLogger("portal.relay")
 
 # Upstream codes that mean the portal's own API credentials were refused, not the file.
 _PORTAL_CREDENTIAL_CODES = frozenset(
@@ -62,7 +58,7 @@ def relay_request(*, tenant: Tenant, data: bytes | str, filename: str = "") -> R
         finished = relay_store.wait_for(result)
         if finished is not None:
             relay_store.show_filename(finished, filename)
-            _log(tenant, request_file, reference, started, outcome="reused")
+            report_relay(tenant, request_file, reference, started, outcome="reused")
             return finished
     raise RelayError(504, "service_timeout", describe_upstream_error("service_timeout", ""))
 
@@ -82,7 +78,9 @@ def _read_allowed(tenant: Tenant, data: bytes | str, reference: str, started: fl
         request_file = _read(data, reference)
         check_allowed(tenant, request_file, reference)
     except RelayError as refusal:
-        _log(tenant, request_file, reference, started, outcome="refused", relay_error=refusal)
+        report_relay(
+            tenant, request_file, reference, started, outcome="refused", relay_error=refusal
+        )
         raise
     return request_file
 
@@ -170,7 +168,7 @@ def _relay_and_store(
     except license_api.LicenseApiError as error:
         relay_store.release(result)
         relay_error = _as_relay_error(error, reference)
-        _log(
+        report_relay(
             tenant,
             request_file,
             reference,
@@ -183,13 +181,15 @@ def _relay_and_store(
     except RelayError as relay_error:  # an answer that holds no license
         relay_store.release(result)
         relay_error.reference = reference
-        _log(tenant, request_file, reference, started, endpoint=endpoint, relay_error=relay_error)
+        report_relay(
+            tenant, request_file, reference, started, endpoint=endpoint, relay_error=relay_error
+        )
         raise
     except BaseException:
         relay_store.release(result)
         raise
     relay_store.finish(result)
-    _log(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
+    report_relay(tenant, request_file, reference, started, endpoint=endpoint, upstream=response)
     return result
 
 
@@ -251,60 +251,3 @@ def _as_relay_error(error: license_api.LicenseApiError, reference: str) -> Relay
         retry_after=error.retry_after,
         reference=reference,
     )
-
-
-def _log(
-    tenant: Tenant,
-    request_file: RequestFile | None,
-    reference: str,
-    started: float,
-    *,
-    outcome: str = "",
-    endpoint: str | None = None,
-    upstream: license_api.UpstreamResponse | None = None,
-    error: license_api.LicenseApiError | None = None,
-    relay_error: RelayError | None = None,
-) -> None:
-    """One structured log line (JSON, see portal/logging.py) and the metrics of each relay.
-    `status` and `code` are what the user got, `upstream_*` what the License API said. Never
-    a key, a password or a whole license key: the license key shows its last four only."""
-    answer = error or upstream
-    line = {
-        "event": "relay",
-        "reference": reference,
-        "tenant": tenant.slug,
-        "kind": request_file.kind if request_file else None,
-        "product": request_file.product if request_file else None,
-        "license": _describe_license(request_file),
-        "endpoint": endpoint,
-        "outcome": outcome or ("error" if error else "ok"),
-        "status": relay_error.status if relay_error else 200,
-        "code": relay_error.code if relay_error else None,
-        "upstream_status": error.status if error else (upstream.status if upstream else None),
-        "upstream_code": error.code if error else None,
-        "upstream_ms": round(answer.elapsed_ms, 1) if answer else None,
-        "token_ms": answer.token_ms if answer else None,
-        "total_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    logger.info("relay %s %s", line["outcome"], reference, extra=line)
-    metrics.record_relay(
-        tenant=tenant.slug,
-        kind=line["kind"],
-        outcome=line["outcome"],
-        code=line["code"],
-        endpoint=endpoint,
-        upstream_ms=line["upstream_ms"],
-        total_ms=line["total_ms"],
-        token_ms=line["token_ms"],
-    )
-    record_activity(tenant.pk, request_file, line)  # the vendor's console; never raises
-
-
-def _describe_license(request_file: RequestFile | None) -> str | None:
-    if request_file is None:
-        return None
-    return _mask(request_file.license_key) if request_file.license_key else "user"
-
-
-def _mask(license_key: str) -> str:
-    return f"***{license_key[-4:]}" if len(license_key) > 8 else "***"
