@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from offline_portal.database import database_settings
+from offline_portal.environment import env, env_bool, env_list, env_number
 from portal.operations.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default: str = "") -> str:
-    """Read NAME, or the file that NAME_FILE points at (for container secrets)."""
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        return Path(file_path).read_text(encoding="utf-8").strip()
-    return os.environ.get(name, default)
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    value = _env(name, "").strip().lower()
-    if not value:
-        return default
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def _env_number(name: str, default: float) -> float:
-    value = _env(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
-    if number < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative")
-    return number
-
-
-def _env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in _env(name, default).split(",") if item.strip()]
-
-
-DEBUG = _env_bool("DJANGO_DEBUG", False)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 # `make run` sets PORTAL_DEV_DEFAULTS so that a fresh clone runs with no configuration.
-DEV_DEFAULTS = DEBUG or _env_bool("PORTAL_DEV_DEFAULTS", False)
+DEV_DEFAULTS = DEBUG or env_bool("PORTAL_DEV_DEFAULTS", False)
 
-SECRET_KEY = _env("DJANGO_SECRET_KEY")
+SECRET_KEY = env("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEV_DEFAULTS:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=true for development).")
@@ -63,9 +27,9 @@ if not SECRET_KEY:
 # The hosts the default tenant answers to. Tenants' own hosts come from the database, so Django's
 # ALLOWED_HOSTS admits every host and portal.tenancy.TenantMiddleware (first in MIDDLEWARE)
 # refuses, with Django's own matching, any host that neither list names.
-PORTAL_ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+PORTAL_ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 ALLOWED_HOSTS = ["*"]
-CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -133,11 +97,11 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR = Path(_env("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = Path(env("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 DATABASES = {
     "default": database_settings(
-        _env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
-        pool_size=int(_env_number("PORTAL_DB_POOL_SIZE", 8)),
+        env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
+        pool_size=int(env_number("PORTAL_DB_POOL_SIZE", 8)),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -176,7 +140,7 @@ STORAGES = {
 # multipart framing, CSRF token) fits well inside PORTAL_MAX_BODY_BYTES. Larger bodies are
 # refused from their Content-Length, before a byte is read.
 PORTAL_MAX_REQUEST_FILE_BYTES = 64 * 1024
-PORTAL_MAX_BODY_BYTES = int(_env_number("PORTAL_MAX_BODY_BYTES", 200 * 1024))
+PORTAL_MAX_BODY_BYTES = int(env_number("PORTAL_MAX_BODY_BYTES", 200 * 1024))
 # The operators' admin takes a logo and a favicon of up to 256 KB each.
 PORTAL_MAX_ADMIN_BODY_BYTES = max(PORTAL_MAX_BODY_BYTES, 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
@@ -185,8 +149,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_BODY_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # Batches (portal/batches): at most PORTAL_BATCH_MAX_FILES request files in one post, relayed
 # PORTAL_BATCH_CONCURRENCY at a time, so that one engineer's batch leaves the other workers free.
-PORTAL_BATCH_MAX_FILES = max(1, int(_env_number("PORTAL_BATCH_MAX_FILES", 100)))
-PORTAL_BATCH_CONCURRENCY = max(1, int(_env_number("PORTAL_BATCH_CONCURRENCY", 4)))
+PORTAL_BATCH_MAX_FILES = max(1, int(env_number("PORTAL_BATCH_MAX_FILES", 100)))
+PORTAL_BATCH_CONCURRENCY = max(1, int(env_number("PORTAL_BATCH_CONCURRENCY", 4)))
 # A batch's post is held to PORTAL_MAX_BODY_BYTES too (nginx.conf and the middleware enforce
 # it): request files are about a kilobyte, so the default takes a full batch of typical ones.
 # A few over the cap, so that a batch one file too large gets the portal's own clear refusal.
@@ -194,20 +158,18 @@ DATA_UPLOAD_MAX_NUMBER_FILES = PORTAL_BATCH_MAX_FILES + 10
 
 # HTTPS. In production the portal sits behind a TLS-terminating proxy or load balancer and
 # speaks plain http to it; `make run` serves plain http on 127.0.0.1 to a browser.
-PORTAL_HTTPS = _env_bool("PORTAL_HTTPS", not DEV_DEFAULTS)
+PORTAL_HTTPS = env_bool("PORTAL_HTTPS", not DEV_DEFAULTS)
 # Only behind a proxy that sets X-Forwarded-Proto itself, overwriting the client's: otherwise
 # any client could claim https.
-if _env_bool("PORTAL_TRUST_X_FORWARDED_PROTO", False):
+if env_bool("PORTAL_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = _env_bool("PORTAL_SSL_REDIRECT", False)
+SECURE_SSL_REDIRECT = env_bool("PORTAL_SSL_REDIRECT", False)
 # Probes and scrapers call these over plain http from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HSTS goes out only on requests Django sees as https (directly, or through the header above).
-SECURE_HSTS_SECONDS = int(
-    _env_number("PORTAL_HSTS_SECONDS", 365 * 24 * 3600 if PORTAL_HTTPS else 0)
-)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = _env_bool("PORTAL_HSTS_PRELOAD", False)
+SECURE_HSTS_SECONDS = int(env_number("PORTAL_HSTS_SECONDS", 365 * 24 * 3600 if PORTAL_HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PORTAL_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("PORTAL_HSTS_PRELOAD", False)
 # Preloading binds a whole registrable domain and only its owner can ask for it, so it stays
 # the operator's choice (PORTAL_HSTS_PRELOAD) and `check --deploy` does not nag about it.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
@@ -232,8 +194,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # The console's invitations go out through send_mail; with no mail server configured they are
 # written to the log (the command that invites prints the link too).
-EMAIL_BACKEND = _env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = _env("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "webmaster@localhost")
 CSRF_FAILURE_VIEW = "portal.relay.views.csrf_failure"
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. htmx is set up
@@ -256,71 +218,71 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # The default tenant: the portal's own License API account, from the environment.
-PORTAL_NAME = _env("PORTAL_NAME", "Offline Portal")
-PORTAL_SUPPORT_EMAIL = _env("PORTAL_SUPPORT_EMAIL")
-LICENSE_API_URL = _env("LICENSE_API_URL", "https://api.licensespring.com/api/v4").rstrip("/")
-LICENSE_API_KEY = _env("LICENSE_API_KEY")
-LICENSE_SHARED_KEY = _env("LICENSE_SHARED_KEY")
+PORTAL_NAME = env("PORTAL_NAME", "Offline Portal")
+PORTAL_SUPPORT_EMAIL = env("PORTAL_SUPPORT_EMAIL")
+LICENSE_API_URL = env("LICENSE_API_URL", "https://api.licensespring.com/api/v4").rstrip("/")
+LICENSE_API_KEY = env("LICENSE_API_KEY")
+LICENSE_SHARED_KEY = env("LICENSE_SHARED_KEY")
 # OAuth client credentials instead (vendors on OAuth); when LICENSE_CLIENT_ID is set they win
 # over the API key. The token URL is asked of the License API when not given.
-LICENSE_CLIENT_ID = _env("LICENSE_CLIENT_ID")
-LICENSE_CLIENT_SECRET = _env("LICENSE_CLIENT_SECRET")
-LICENSE_OAUTH_TOKEN_URL = _env("LICENSE_OAUTH_TOKEN_URL")
-LICENSE_API_BUNDLE_PRODUCTS = _env_list("LICENSE_API_BUNDLE_PRODUCTS")
-LICENSE_API_CONNECT_TIMEOUT = _env_number("LICENSE_API_CONNECT_TIMEOUT", 5.0)
-LICENSE_API_READ_TIMEOUT = _env_number("LICENSE_API_READ_TIMEOUT", 30.0)
+LICENSE_CLIENT_ID = env("LICENSE_CLIENT_ID")
+LICENSE_CLIENT_SECRET = env("LICENSE_CLIENT_SECRET")
+LICENSE_OAUTH_TOKEN_URL = env("LICENSE_OAUTH_TOKEN_URL")
+LICENSE_API_BUNDLE_PRODUCTS = env_list("LICENSE_API_BUNDLE_PRODUCTS")
+LICENSE_API_CONNECT_TIMEOUT = env_number("LICENSE_API_CONNECT_TIMEOUT", 5.0)
+LICENSE_API_READ_TIMEOUT = env_number("LICENSE_API_READ_TIMEOUT", 30.0)
 # Seconds one relay may take in all: connecting, sending, and the whole answer however slowly
 # it comes (the timeouts above bound each step, not the sum), the bundle fallback's second
 # call included. Past it the user gets "took too long" and the connection is closed. A little
 # above the read timeout, so an API that answers within it in one go is never cut short.
-LICENSE_API_DEADLINE = _env_number("LICENSE_API_DEADLINE", 35.0)
+LICENSE_API_DEADLINE = env_number("LICENSE_API_DEADLINE", 35.0)
 
 # Tenants' secrets at rest: comma-separated passphrases, newest first (rotation).
-PORTAL_SECRETS_KEYS = _env_list("PORTAL_SECRETS_KEY")
+PORTAL_SECRETS_KEYS = env_list("PORTAL_SECRETS_KEY")
 if not PORTAL_SECRETS_KEYS and DEV_DEFAULTS:
     PORTAL_SECRETS_KEYS = ["dev-only-insecure-secrets-key-" + SECRET_KEY]
 # Tenants answer on their own hosts, and on <slug>.PORTAL_BASE_DOMAIN when it is set (wildcard DNS).
-PORTAL_BASE_DOMAIN = _env("PORTAL_BASE_DOMAIN").strip().lower().strip(".")
+PORTAL_BASE_DOMAIN = env("PORTAL_BASE_DOMAIN").strip().lower().strip(".")
 # How stale a worker's view of the tenants may be after another instance edits one.
-PORTAL_TENANT_CACHE_SECONDS = _env_number("PORTAL_TENANT_CACHE_SECONDS", 2.0)
-PORTAL_DEFAULT_PRIMARY_COLOR = _env("PORTAL_PRIMARY_COLOR", "")
-PORTAL_DEFAULT_ACCENT_COLOR = _env("PORTAL_ACCENT_COLOR", "")
+PORTAL_TENANT_CACHE_SECONDS = env_number("PORTAL_TENANT_CACHE_SECONDS", 2.0)
+PORTAL_DEFAULT_PRIMARY_COLOR = env("PORTAL_PRIMARY_COLOR", "")
+PORTAL_DEFAULT_ACCENT_COLOR = env("PORTAL_ACCENT_COLOR", "")
 
 # How long a result (and its license file) stays downloadable, in seconds.
-PORTAL_RESULT_TTL = int(_env_number("PORTAL_RESULT_TTL", 30 * 60))
+PORTAL_RESULT_TTL = int(env_number("PORTAL_RESULT_TTL", 30 * 60))
 # A pending upload's claim on its file lasts this long unless its process renews it (every
 # third of it, while the call runs): a claim held by a killed worker is free again this soon.
-PORTAL_CLAIM_LEASE_SECONDS = max(1.0, _env_number("PORTAL_CLAIM_LEASE_SECONDS", 6.0))
+PORTAL_CLAIM_LEASE_SECONDS = max(1.0, env_number("PORTAL_CLAIM_LEASE_SECONDS", 6.0))
 
 # Uploads and API calls allowed per client address and tenant in each window (0: no limit).
-PORTAL_RATE_LIMIT = int(_env_number("PORTAL_RATE_LIMIT", 30))
-PORTAL_RATE_LIMIT_WINDOW = max(1, int(_env_number("PORTAL_RATE_LIMIT_WINDOW", 60)))
+PORTAL_RATE_LIMIT = int(env_number("PORTAL_RATE_LIMIT", 30))
+PORTAL_RATE_LIMIT_WINDOW = max(1, int(env_number("PORTAL_RATE_LIMIT_WINDOW", 60)))
 # Request files checked (kept encrypted until the user confirms) per client and tenant in each
 # window: enough for a full batch, or four checks for every upload allowed (0: no limit).
 _CHECKS_DEFAULT = max(PORTAL_BATCH_MAX_FILES, 4 * PORTAL_RATE_LIMIT) if PORTAL_RATE_LIMIT else 0
-PORTAL_CHECK_RATE_LIMIT = int(_env_number("PORTAL_CHECK_RATE_LIMIT", _CHECKS_DEFAULT))
+PORTAL_CHECK_RATE_LIMIT = int(env_number("PORTAL_CHECK_RATE_LIMIT", _CHECKS_DEFAULT))
 # How many proxies in front of the portal append to X-Forwarded-For (0: trust none of it), and
 # one more under gunicorn.conf.py: the nginx it starts in front appends the client's address.
-PORTAL_TRUSTED_PROXY_COUNT = int(_env_number("PORTAL_TRUSTED_PROXY_COUNT", 0)) + int(
-    _env_bool("PORTAL_BEHIND_NGINX", False)
+PORTAL_TRUSTED_PROXY_COUNT = int(env_number("PORTAL_TRUSTED_PROXY_COUNT", 0)) + int(
+    env_bool("PORTAL_BEHIND_NGINX", False)
 )
 
 # Prometheus metrics at /metrics: off (404) unless enabled; a bearer token when one is set.
-PORTAL_METRICS_ENABLED = _env_bool("PORTAL_METRICS_ENABLED", False)
-PORTAL_METRICS_TOKEN = _env("PORTAL_METRICS_TOKEN")
+PORTAL_METRICS_ENABLED = env_bool("PORTAL_METRICS_ENABLED", False)
+PORTAL_METRICS_TOKEN = env("PORTAL_METRICS_TOKEN")
 
 # Vendors' webhooks (the console): posted only to public addresses unless the operator allows
 # their own network too (receivers on premises); delivered by a process gunicorn.conf.py starts
 # beside the workers, unless the operator runs `manage.py deliver_webhooks` themselves.
-PORTAL_WEBHOOK_ALLOW_PRIVATE = _env_bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", False)
-PORTAL_WEBHOOK_DELIVERY = _env_bool("PORTAL_WEBHOOK_DELIVERY", True)
+PORTAL_WEBHOOK_ALLOW_PRIVATE = env_bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", False)
+PORTAL_WEBHOOK_DELIVERY = env_bool("PORTAL_WEBHOOK_DELIVERY", True)
 
-SANDBOX_ENABLED = _env_bool("SANDBOX_ENABLED", False)
-SANDBOX_KEY_PATH = Path(_env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", False)
+SANDBOX_KEY_PATH = Path(env("SANDBOX_KEY_PATH", str(VAR_DIR / "sandbox_rsa_key.pem")))
 # Lifetime of the sandbox's OAuth tokens: the real token service's, shorter in tests.
-SANDBOX_OAUTH_TOKEN_SECONDS = int(_env_number("SANDBOX_OAUTH_TOKEN_SECONDS", 480))
+SANDBOX_OAUTH_TOKEN_SECONDS = int(env_number("SANDBOX_OAUTH_TOKEN_SECONDS", 480))
 
-LOG_LEVEL = _env("PORTAL_LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env("PORTAL_LOG_LEVEL", "INFO").upper()
 # Error reports (DEBUG pages, mails to admins) show no local variable of the License API
 # client's frames: they hold shared keys, signed headers and end users' passwords.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.operations.error_reports.SecretFramesFilter"
