@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import pwd
 import secrets
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,93 +137,33 @@ def _serving_dir() -> Path:
 
 SERVING_DIR = _serving_dir()
 bind = f"unix:{SERVING_DIR / 'gunicorn.sock'}"
-NGINX_START_TIMEOUT_S = 10
-# Above nginx's own worker_shutdown_timeout: the slowest of its clients are cut off by then.
-NGINX_STOP_TIMEOUT_S = 15
 
 
 def when_ready(server: Arbiter) -> None:
-    """Start nginx in front, once gunicorn listens; stop the start if nginx cannot serve."""
+    """Start nginx in front, once gunicorn listens; stop the start if nginx cannot serve.
+    Then the webhook delivery loop (offline_portal/serving.py says why here)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
+    from offline_portal import serving
+
     try:
-        server.nginx = _start_nginx()
+        server.nginx = serving.start_nginx(SERVING_DIR, _listen_address(), f"{timeout}s")
     except BaseException:
-        _stop_nginx(server)
+        serving.stop(getattr(server, "nginx", None), signal.SIGQUIT)
         _remove_serving_dir()
         raise
     server.log.info("nginx listening at: http://%s (%s)", _listen_address(), server.nginx.pid)
-    server.webhook_delivery = _start_webhook_delivery()
+    server.webhook_delivery = serving.start_webhook_delivery()
     if server.webhook_delivery:
         server.log.info("webhook delivery running (%s)", server.webhook_delivery.pid)
 
 
-# Vendors' webhooks are posted by one process per server beside the workers, as nginx is
-# started beside them: out of the box (`make run`, the container) with nothing more to run, and
-# apart from the workers, so a receiver that hangs holds no thread that serves uploads and no
-# worker's share of the CPU. Several servers on one database each run one: deliveries are
-# claimed one by one (portal/console/webhooks.py), so none is posted twice at once.
-# PORTAL_WEBHOOK_DELIVERY=false leaves it to the operator's own `manage.py deliver_webhooks`.
-WEBHOOK_POLL_SECONDS = "5"
-
-
-def _start_webhook_delivery() -> subprocess.Popen | None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
-    from django.conf import settings
-
-    if not settings.PORTAL_WEBHOOK_DELIVERY:
-        return None
-    command = [sys.executable, "manage.py", "deliver_webhooks", "--loop", WEBHOOK_POLL_SECONDS]
-    return subprocess.Popen(command, cwd=Path(__file__).resolve().parent)
-
-
-def _start_nginx() -> subprocess.Popen:
-    config = SERVING_DIR / "nginx.conf"
-    config.write_text(_nginx_config())
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    command = [nginx, "-e", "stderr", "-p", str(SERVING_DIR), "-c", str(config)]
-    try:
-        process = subprocess.Popen(command)
-    except OSError as error:
-        raise RuntimeError(f"nginx did not start ({error}): run scripts/install-nginx") from None
-    # nginx writes its pid file once it listens; it exits at once when it cannot (port taken).
-    deadline = time.monotonic() + NGINX_START_TIMEOUT_S
-    while not (SERVING_DIR / "nginx.pid").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError(f"nginx did not start on {_listen_address()} (its error above)")
-        time.sleep(0.05)
-    return process
-
-
 def on_exit(server: Arbiter) -> None:
     """After the workers have answered every request under way: nginx quits, then the folder."""
-    _stop_webhook_delivery(server)
-    _stop_nginx(server)
+    from offline_portal import serving
+
+    serving.stop(getattr(server, "webhook_delivery", None))
+    serving.stop(getattr(server, "nginx", None), signal.SIGQUIT)  # nginx's graceful stop
     _remove_serving_dir()
-
-
-def _stop_nginx(server: Arbiter) -> None:
-    nginx = getattr(server, "nginx", None)
-    if nginx is None:
-        return
-    nginx.send_signal(signal.SIGQUIT)  # nginx's graceful stop
-    try:
-        nginx.wait(NGINX_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        nginx.kill()
-        nginx.wait()
-
-
-def _stop_webhook_delivery(server: Arbiter) -> None:
-    """A post cut short is posted again once its claim lapses (at least once)."""
-    delivery = getattr(server, "webhook_delivery", None)
-    if delivery is not None:
-        delivery.terminate()
-        try:
-            delivery.wait(NGINX_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            delivery.kill()
-            delivery.wait()
 
 
 def _remove_serving_dir() -> None:
@@ -237,23 +173,6 @@ def _remove_serving_dir() -> None:
 def _listen_address() -> str:
     host = os.environ.get("HOST", "127.0.0.1")
     return f"[{host}]:{PORT}" if ":" in host else f"{host}:{PORT}"
-
-
-def _nginx_config() -> str:
-    """nginx.conf with this server's values: the address, the portal's body limits."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "offline_portal.settings")
-    from django.conf import settings
-
-    as_root = os.geteuid() == 0  # nginx's workers would run as nobody, who cannot open the socket
-    values = {
-        "user": f"user {pwd.getpwuid(os.geteuid()).pw_name};" if as_root else "",
-        "run_dir": SERVING_DIR,
-        "listen": _listen_address(),
-        "max_body_bytes": settings.PORTAL_MAX_BODY_BYTES,
-        "max_admin_body_bytes": settings.PORTAL_MAX_ADMIN_BODY_BYTES,
-        "upstream_timeout": f"{timeout}s",
-    }
-    return (Path(__file__).resolve().parent / "nginx.conf").read_text() % values
 
 
 def post_worker_init(worker: Worker) -> None:
