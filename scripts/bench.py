@@ -19,7 +19,8 @@ took (stolen time): rerun when the report says so.
 
 Also read from the environment: BENCH_LATENCY_MS (200), BENCH_DATABASE_URL (another database
 than the fresh SQLite file, e.g. a PostgreSQL one), BENCH_KEEP_DIR (keep databases, logs and
-locust's CSV files there), and gunicorn's own WEB_CONCURRENCY and GUNICORN_THREADS.
+locust's CSV files there), BENCH_DOORS (`ApiUser` or `FormUser`: one door only, to see what
+each costs), and gunicorn's own WEB_CONCURRENCY, GUNICORN_THREADS and GUNICORN_CMD_ARGS.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ def _start_locust(scenario: Scenario, port: int, workdir: Path) -> Server:
         *("--users", str(scenario.concurrency), "--spawn-rate", f"{spawn_rate:g}"),
         *("--run-time", f"{math.ceil(WARMUP_SECONDS + scenario.seconds + 2)}s"),
         *("--stop-timeout", "60", "--csv", str(workdir / "locust"), "--loglevel", "WARNING"),
+        *os.environ.get("BENCH_DOORS", "").split(),  # locust's user classes; default both
     ]
     env = {
         **os.environ,

@@ -1,8 +1,9 @@
 """The portal's own CPU per upload, in one process, without gunicorn, nginx or the machine's
 other load: `.venv/bin/python scripts/bench_profile.py [--uploads N] [--profile api|form]`.
 
-Each door in turn (the API's POST, the form's multipart POST with its CSRF token, as
-scripts/bench_locustfile.py sends them) through Django's test client, on production settings
+Each door in turn (the API's POST; the form's two steps, the multipart post to /check with its
+CSRF token and the post of its button to /check/send, as scripts/bench_locustfile.py sends
+them) through Django's test client, on production settings
 and a fresh SQLite database, the License API faked on loopback with no latency
 (scripts/fake_license_api.py in a process of its own, so that its CPU is not counted). Prints
 the CPU milliseconds per upload, best of three rounds: a figure that other processes on the
@@ -31,6 +32,7 @@ from bench_processes import REPO
 from bench_request_files import make_request_file
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+PENDING = re.compile(r'name="pending" value="([^"]+)"')
 
 
 def main() -> int:
@@ -86,8 +88,11 @@ def _make_doors() -> dict[str, Callable[[str], None]]:
 
     def post_form(text: str) -> None:
         upload = SimpleUploadedFile("ls_activation.req", text.encode())
-        fields = {"csrfmiddlewaretoken": token, "file": upload}
-        answer = form.post("/", fields)
+        checked = form.post("/check", {"csrfmiddlewaretoken": token, "file": upload})
+        pending = PENDING.search(checked.content.decode())
+        assert checked.status_code == 200 and pending, checked.content[:300]
+        fields = {"csrfmiddlewaretoken": token, "pending": pending.group(1)}
+        answer = form.post("/check/send", fields)
         assert answer.status_code == 303, answer.content[:300]
 
     return {"api": post_api, "form": post_form}
