@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 PORT = os.environ.get("PORT", "8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 worker_class = "gthread"
-# A worker's threads mostly wait on the License API, so ample threads per worker cost little,
-# and uploads do not queue behind whole upstream round trips when the workers get unequal
-# shares of the connections.
-threads = int(os.environ.get("GUNICORN_THREADS", "64"))
+# A worker's threads mostly wait on the License API, so many threads per worker cost little:
+# 32 a worker keep 64 uploads in flight on two cores, more than the License API lets one
+# vendor's credentials send at its usual latency (about 50 requests a second).
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
+# nginx keeps its connections to gunicorn open, and each stays with the worker that accepted
+# it: one worker used to collect most of them and run its CPU full while another idled, its
+# uploads queueing for one GIL. A worker holding its threads' worth and a few idle ones stops
+# accepting, so the others take the rest (figures in docs/performance.md).
+worker_connections = threads + 4
 # Above the License API's connect + read timeouts (5 s + 30 s by default).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # On SIGTERM (a deploy, a scale-in) the server stops accepting and waits this long for the
