@@ -2,8 +2,9 @@
 tenant in each window of PORTAL_RATE_LIMIT_WINDOW seconds.
 
 The counters live in the database, the one store every worker and instance already shares:
-fixed windows, one row per tenant, client and window. A hit is one UPDATE of `hits + 1`,
-made in the database so that concurrent requests lose no count; the window's first hit
+fixed windows, one row per tenant, client and window. A hit is one UPDATE of `hits + 1` where
+that stays within the limit, decided in the database, so that concurrent requests neither lose
+a count nor pass the limit together, in one statement a request; the window's first hit
 creates the row instead. (Django's cache API was the other way: its database cache's incr()
 reads, then writes, and loses counts under load.)
 """
@@ -57,15 +58,14 @@ def _enforce(limit: int, key: str, *, tenant_slug: str, hits: int = 1) -> None:
     now = time.time()
     window_start = int(now // window * window)
     window_end = window_start + window
-    counted = _count_hit(
-        f"{key}|{window_start}", expires_at=datetime.fromtimestamp(window_end, UTC), hits=hits
-    )
-    if counted == hits:  # a new window for this client: a good moment to drop finished ones
+    expires_at = datetime.fromtimestamp(window_end, UTC)
+    counted = _count_within(f"{key}|{window_start}", limit, hits=hits, expires_at=expires_at)
+    if counted is None:  # a new window for this client: a good moment to drop finished ones
         # Those that ended a window ago or more: a request counted at the end of the window
-        # just ended may still be reading its count back (_count_hit).
+        # just ended may still be counting on its row (_count_within).
         finished = datetime.fromtimestamp(now - window, UTC)
         RateLimitCounter.objects.filter(expires_at__lte=finished).delete()
-    if counted > limit:
+    elif not counted:
         retry_after = max(1, math.ceil(window_end - now))
         logger.info(
             "rate limited",
@@ -73,7 +73,7 @@ def _enforce(limit: int, key: str, *, tenant_slug: str, hits: int = 1) -> None:
                 "event": "rate_limited",
                 "tenant": tenant_slug,
                 "client": key.rsplit("|", 1)[-1],
-                "hits": counted,
+                "limit": limit,
                 "retry_after": retry_after,
             },
         )
@@ -110,18 +110,19 @@ def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address |
         return None
 
 
-def _count_hit(bucket: str, *, expires_at: datetime, hits: int = 1) -> int:
-    """Add `hits` to the bucket's row (made on the first) and return its hits."""
-    counters = RateLimitCounter.objects.filter(bucket=bucket)
-    if not counters.update(hits=F("hits") + hits):
-        try:
-            with transaction.atomic():
-                RateLimitCounter.objects.create(bucket=bucket, hits=hits, expires_at=expires_at)
-            return hits
-        except IntegrityError:  # another request made it first: count on it
-            counters.update(hits=F("hits") + hits)
-    # The count is read after the write, so hits counted in between are in it too: at the
-    # limit, two requests at once may both see the higher count and one be refused a moment
-    # early, never one more let through. OK to be a little inexact here for the sake of
-    # simplicity. A row purged in between (a window later) reads as a first hit.
-    return counters.values_list("hits", flat=True).first() or hits
+def _count_within(bucket: str, limit: int, *, hits: int, expires_at: datetime) -> bool | None:
+    """Add `hits` to the bucket if its count stays within `limit`: True when counted, False
+    when over the limit (nothing counted), None when these hits made the bucket's row."""
+    if hits > limit:  # more at once (a batch) than the whole window allows
+        return False
+    within = RateLimitCounter.objects.filter(bucket=bucket, hits__lte=limit - hits)
+    if within.update(hits=F("hits") + hits):
+        return True
+    if RateLimitCounter.objects.filter(bucket=bucket).exists():
+        return False
+    try:
+        with transaction.atomic():
+            RateLimitCounter.objects.create(bucket=bucket, hits=hits, expires_at=expires_at)
+        return None
+    except IntegrityError:  # another request made it first: count on it
+        return bool(within.update(hits=F("hits") + hits))

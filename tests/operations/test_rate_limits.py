@@ -12,7 +12,11 @@ from django.test import RequestFactory
 
 from portal.operations import rate_limits
 from portal.operations.models import RateLimitCounter
-from portal.operations.rate_limits import client_address, enforce_rate_limit
+from portal.operations.rate_limits import (
+    client_address,
+    enforce_check_rate_limit,
+    enforce_rate_limit,
+)
 from portal.relay.errors import RelayError
 from tests.factories import LICENSE_BODY, read_vector
 
@@ -240,3 +244,44 @@ def test_concurrent_requests_lose_no_count(settings):
         thread.join()
 
     assert RateLimitCounter.objects.get().hits == 160
+
+
+def test_a_refused_batch_uses_none_of_the_budget(settings):
+    """A batch over what is left of the window is refused whole, and the files that still fit
+    may be checked: the refused ones were not counted."""
+    settings.PORTAL_CHECK_RATE_LIMIT = 5
+    request = _request()
+    enforce_check_rate_limit(request, tenant_slug="acme", files=3)
+
+    with pytest.raises(RelayError):
+        enforce_check_rate_limit(request, tenant_slug="acme", files=3)
+    enforce_check_rate_limit(request, tenant_slug="acme", files=2)  # does not raise
+
+    with pytest.raises(RelayError):
+        enforce_check_rate_limit(request, tenant_slug="acme", files=1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL: concurrency")
+def test_concurrent_requests_at_the_limit_let_exactly_the_limit_through(settings):
+    settings.PORTAL_RATE_LIMIT = 100
+    request = _request()
+    answered: list[bool] = []
+
+    def hit() -> None:
+        for _ in range(20):
+            try:
+                enforce_rate_limit(request, tenant_slug="acme")
+                answered.append(True)
+            except RelayError:
+                answered.append(False)
+        connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answered.count(True) == 100
+    assert RateLimitCounter.objects.get().hits == 100
