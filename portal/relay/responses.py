@@ -6,8 +6,10 @@ import base64
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -83,14 +85,17 @@ def license_file_response(body: bytes) -> HttpResponse:
 
 
 def respond_body_too_large(request: HttpRequest) -> HttpResponse:
-    """Used by BodySizeLimitMiddleware, before the body is read."""
+    """Used by BodySizeLimitMiddleware, before the body is read, so how many files the post
+    holds is unknown: the message serves one file too large and a batch of too many."""
     error = RelayError(
         413,
         "too_large",
         gettext(
-            "This file is too large to be a request file (they are at most 64 KB). Choose the "
-            "ls_activation.req file your software saved."
-        ),
+            "This is too much to send at once (%(limit)s at most). One request file is a few "
+            "kilobytes: choose the ls_activation.req file your software saved. If you chose "
+            "many files, send them in smaller groups."
+        )
+        % {"limit": filesizeformat(settings.PORTAL_MAX_BODY_BYTES)},
     )
     if request.path.startswith("/api/"):
         return json_error(error)

@@ -165,7 +165,25 @@ def test_upload_oversized_body_is_refused_unread(client):
     )
 
     assert response.status_code == 413
-    assert "too large" in response.content.decode()
+    assert "too much to send at once" in response.content.decode()
+
+
+def test_a_post_of_many_files_over_the_cap_says_to_send_smaller_groups(client, settings):
+    """Refused from its length alone (nothing read), a batch too large for one post is told
+    how to get through, not only that a request file is small."""
+    body_cap = settings.PORTAL_MAX_BODY_BYTES
+    response = client.generic(
+        "POST",
+        "/check",
+        data=b"x",
+        content_type="multipart/form-data; boundary=b",
+        CONTENT_LENGTH=str(body_cap + 1),
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 413
+    assert "send them in smaller groups" in page
+    assert "200.0\xa0KB at most" in page
 
 
 def test_upload_error_never_echoes_the_password_or_the_file(client, upstream):
