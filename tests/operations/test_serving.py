@@ -316,7 +316,7 @@ def test_a_page_upload_over_the_limit_gets_the_portals_page(portal):
 
     assert status == 413
     assert headers["Content-Type"].startswith("text/html")
-    assert b"too large to be a request file" in page
+    assert b"too much to send at once" in page
 
 
 def test_a_client_cannot_claim_https_through_a_forwarded_header(portal):
