@@ -119,7 +119,8 @@ def _count_within(bucket: str, limit: int, *, hits: int, expires_at: datetime) -
     if within.update(hits=F("hits") + hits):
         return True
     if RateLimitCounter.objects.filter(bucket=bucket).exists():
-        return False
+        # Full, or made by another request since the UPDATE above: ask the database again.
+        return bool(within.update(hits=F("hits") + hits))
     try:
         with transaction.atomic():
             RateLimitCounter.objects.create(bucket=bucket, hits=hits, expires_at=expires_at)
