@@ -4,13 +4,20 @@ One upload of a file claims it (a pending row, unique per tenant and file), call
 API, then finishes the row (the result, kept PORTAL_RESULT_TTL seconds) or releases it (the
 call failed: the file may be tried again at once). Uploads of the same file meanwhile wait for
 the claim and reuse its result; a claim whose lease lapsed (its owner died: leases.py) is
-taken over. Every write is one statement, or a create() inside atomic() whose IntegrityError
-says another upload was first, so no row is ever read and then written on a stale view: on
-PostgreSQL as on SQLite, nothing here needs a row lock (select_for_update).
+taken over. Every write is one statement (a create() whose IntegrityError says another upload
+was first, an update(), a delete()), so no row is ever read and then written on a stale view:
+on PostgreSQL as on SQLite, nothing here needs a row lock (select_for_update).
+
+None opens a transaction of its own: a statement in autocommit holds SQLite's one write lock
+only while SQLite runs it, where a transaction held it from BEGIN to COMMIT, across every wait
+of its thread for the GIL. Under load the relay's transactions held that lock half of the time,
+and every other write waited for it in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms
+between tries (docs/performance.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from datetime import timedelta
@@ -57,7 +64,7 @@ def _insert_claim(
 ) -> RelayResult | None:
     """A new pending row, or None when the file already has one (the unique constraint)."""
     try:
-        with transaction.atomic():
+        with _savepoint_if_in_transaction():
             return RelayResult.objects.create(
                 tenant_slug=tenant_slug,
                 request_hash=request_hash,
@@ -84,21 +91,25 @@ def finish(result: RelayResult) -> None:
         if result.kind == RelayResult.Kind.DEACTIVATION
         else RelayResult.Kind.DEACTIVATION
     )
-    with transaction.atomic():
-        RelayResult.objects.filter(pk=result.pk).update(
-            state=result.state,
-            summary=result.summary,
-            license_file=result.license_file,
-            expires_at=result.expires_at,
-        )
-        # Pending ones are left to their owners: their calls may come before or after this.
-        RelayResult.objects.filter(
-            tenant_slug=result.tenant_slug,
-            license_hash=result.license_hash,
-            hardware_hash=result.hardware_hash,
-            kind=opposite,
-            state=RelayResult.State.DONE,
-        ).delete()
+    RelayResult.objects.filter(pk=result.pk).update(
+        state=result.state,
+        summary=result.summary,
+        license_file=result.license_file,
+        expires_at=result.expires_at,
+    )
+    # Done first, then the opposite ones dropped: two results of one computer finishing at once
+    # each drop the other once it is done, so at most one of them is kept (never both). Pending
+    # ones are left to their owners: their calls may come before or after this. Usually there
+    # are none: the read spares the transaction that QuerySet.delete() opens.
+    untrue = RelayResult.objects.filter(
+        tenant_slug=result.tenant_slug,
+        license_hash=result.license_hash,
+        hardware_hash=result.hardware_hash,
+        kind=opposite,
+        state=RelayResult.State.DONE,
+    )
+    if untrue.exists():
+        untrue.delete()
     leases.drop(result.pk)
 
 
@@ -198,6 +209,14 @@ def release_connection() -> None:
     and not without a pool, where closing would only cost a reconnect."""
     if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
         connection.close()
+
+
+def _savepoint_if_in_transaction() -> contextlib.AbstractContextManager:
+    """atomic() inside a caller's transaction, so that an IntegrityError leaves it usable (a
+    savepoint); nothing in autocommit, where the statement is its own transaction."""
+    if transaction.get_autocommit():
+        return contextlib.nullcontext()
+    return transaction.atomic()
 
 
 def _purge_now_and_then() -> None:
