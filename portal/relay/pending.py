@@ -19,6 +19,7 @@ PENDING_SECONDS = 30 * 60
 
 @dataclass(frozen=True)
 class Pending:
+    pk: int
     token: str
     filename: str
     text: str = field(repr=False)
@@ -45,11 +46,19 @@ def find_pending(*, tenant_slug: str, token: str) -> Pending | None:
         text = decrypt_kept_file(row.content)
     except SecretUnreadable:  # kept under a key that has since been dropped
         return None
-    return Pending(token=row.token, filename=row.filename, text=text)
+    return Pending(pk=row.pk, token=row.token, filename=row.filename, text=text)
 
 
 def drop_pending(*, tenant_slug: str, token: str) -> None:
     PendingUpload.objects.filter(token=token, tenant_slug=tenant_slug).delete()
+
+
+def forget_sent(pending: Pending) -> None:
+    """Drop the row of a file just sent. One DELETE by its key: Model.delete() of a row that
+    nothing refers to opens no transaction, where QuerySet.delete() does (on SQLite, a write
+    lock held across the thread's waits for the GIL: portal/relay/store.py). A row already
+    gone (a double submit that sent it too) deletes nothing."""
+    PendingUpload(pk=pending.pk).delete()
 
 
 def purge_expired_pending() -> int:

@@ -21,7 +21,7 @@ from portal.operations.rate_limits import enforce_check_rate_limit, enforce_rate
 from portal.relay.errors import RelayError
 from portal.relay.inspection import PASTED_TEXT, inspect_upload, nothing_chosen
 from portal.relay.models import RelayResult
-from portal.relay.pending import drop_pending, find_pending, keep_pending
+from portal.relay.pending import drop_pending, find_pending, forget_sent, keep_pending
 from portal.relay.responses import LICENSE_FILENAME, license_file_response, render_error
 from portal.relay.services import find_result, relay_request
 from portal.tenants.resolution import get_tenant
@@ -84,7 +84,7 @@ def send_checked(request: HttpRequest) -> HttpResponse:
         retry_token = token if error.retryable else ""
         return render_error(request, error, pending.filename, pending_token=retry_token)
     # Only now: a double submit meanwhile finds the row and joins the same relay (store.claim).
-    drop_pending(tenant_slug=tenant.slug, token=token)
+    forget_sent(pending)
     return _respond_with_result(request, result)
 
 
