@@ -330,6 +330,51 @@ def test_relay_request_deactivation_after_activating_that_computer_again_calls_a
     assert upstream.endpoints == ["deactivate_offline", "activate_offline", "deactivate_offline"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_activation_and_a_deactivation_of_one_computer_finishing_together_are_never_both_kept(
+    upstream,
+):
+    """Each drops the other's kept result: in whatever order the two finish, uploading either
+    file again never hands back a result the other made untrue (a license for a freed seat)."""
+    both_answered = threading.Barrier(2)
+
+    def together(body: bytes):
+        def answer(request: httpx.Request) -> httpx.Response:
+            both_answered.wait(10)  # the two answers come back at the same moment
+            return httpx.Response(200, content=body)
+
+        return answer
+
+    upstream.answers["activate_offline"] = [together(LICENSE_BODY)]
+    upstream.answers["deactivate_offline"] = [together(b"license_deactivated")]
+
+    def upload(text: str) -> None:
+        relay_request(tenant=default_tenant(), data=text)
+        connection.close()
+
+    both_kept = []
+    for computer in range(20):
+        files = [
+            make_request_file(hardware_id=f"pc-{computer}"),
+            make_request_file(kind="deactivation", hardware_id=f"pc-{computer}"),
+        ]
+        threads = [threading.Thread(target=upload, args=(text,)) for text in files]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        kept = [
+            relay_store.find_kept_result(
+                tenant_slug=default_tenant().slug, request_file=read_request_file(text)
+            )
+            for text in files
+        ]
+        both_kept.append(None not in kept)
+
+    assert len(upstream.requests) == 40
+    assert not any(both_kept)
+
+
 def test_relay_request_deactivating_a_bundle_drops_its_kept_activations(upstream, settings):
     settings.LICENSE_API_BUNDLE_PRODUCTS = ["SUITE"]
     upstream.answer("activate_bundle_offline", body=b'{"licenses": [{"license_key": "K"}]}')
