@@ -11,6 +11,9 @@ Scenarios (`scripts/bench.py [SCENARIO ...]`, default all):
   relay4    4 concurrent uploads, 200 ms upstream latency, a third as long
   sandbox   4 concurrent uploads to the built-in sandbox (RSA signing included), a third as
             long; the form's users also download the license: upload to license
+  floor     (only when named) relay64's load, API users only, on scripts/bench_floor_app.py
+            in place of the portal, served the same way: what the server, one httpx client and
+            the machine cost without the portal, to read the portal's figures against
 
 A benchmark, not a test: it prints figures with the targets beside them (bench_figures.py).
 Locust and the fake API share the machine's cores with the portal: the report says how much CPU
@@ -105,6 +108,7 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
         else f"http://127.0.0.1:{upstream_port}/api/v4"
     )
     env = _portal_env(workdir, port, api_url=api_url, sandbox=scenario.sandbox)
+    app = "scripts.bench_floor_app:application" if scenario.floor else "offline_portal.wsgi"
     _manage(env, "migrate", "--noinput")
     # Served as a tenant (not the environment's default), so each relay records its activity.
     _manage(env, "upsert_tenant", "127.0.0.1", "--name", "Bench", "--api-url", api_url,
@@ -113,7 +117,7 @@ def _start_portal(workdir: Path, scenario: Scenario, upstream_port: int) -> tupl
         seed = workdir / "bench_seed.json"
         seed.write_text(json.dumps(SANDBOX_SEED))
         _manage(env, "sandbox_seed", str(seed))
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "offline_portal.wsgi"]
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app]
     portal = Server(command, env, workdir / "gunicorn.log")
     try:
         wait_until_answering(portal, f"http://127.0.0.1:{port}/healthz")
@@ -150,7 +154,8 @@ def _start_locust(scenario: Scenario, port: int, workdir: Path) -> Server:
         *("--users", str(scenario.concurrency), "--spawn-rate", f"{spawn_rate:g}"),
         *("--run-time", f"{math.ceil(WARMUP_SECONDS + scenario.seconds + 2)}s"),
         *("--stop-timeout", "60", "--csv", str(workdir / "locust"), "--loglevel", "WARNING"),
-        *os.environ.get("BENCH_DOORS", "").split(),  # locust's user classes; default both
+        # locust's user classes; default both. The floor has no form.
+        *(["ApiUser"] if scenario.floor else os.environ.get("BENCH_DOORS", "").split()),
     ]
     env = {
         **os.environ,
@@ -215,7 +220,7 @@ def _drive(
     return figures, [line for line in log if any(mark in line for mark in marks)]
 
 
-SCENARIOS = ("relay64", "relay4", "sandbox")
+SCENARIOS = ("relay64", "relay4", "sandbox")  # the default; "floor" only when named
 
 
 def main() -> int:
@@ -226,7 +231,7 @@ def main() -> int:
     latency = float(os.environ.get("BENCH_LATENCY_MS", "200"))
     parser.add_argument("--latency-ms", type=float, default=latency)
     arguments = parser.parse_args()
-    unknown = set(arguments.scenarios) - set(SCENARIOS)
+    unknown = set(arguments.scenarios) - {*SCENARIOS, "floor"}
     if unknown:
         parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
     short = max(5.0, arguments.seconds / 3)
@@ -234,6 +239,7 @@ def main() -> int:
         "relay64": Scenario("relay64", 64, arguments.seconds, arguments.latency_ms),
         "relay4": Scenario("relay4", 4, short, arguments.latency_ms),
         "sandbox": Scenario("sandbox", 4, short, 0, sandbox=True),
+        "floor": Scenario("floor", 64, arguments.seconds, arguments.latency_ms, floor=True),
     }
     keep = os.environ.get("BENCH_KEEP_DIR")  # keep the databases and logs there, to look into
     if keep and Path(keep).exists() and any(Path(keep).iterdir()):

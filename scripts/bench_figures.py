@@ -30,6 +30,7 @@ class Scenario:
     seconds: float
     latency_ms: float  # the fake License API's; 0 when the built-in sandbox answers
     sandbox: bool = False
+    floor: bool = False  # scripts/bench_floor_app.py served in place of the portal
 
 
 class Sampler(threading.Thread):
@@ -159,6 +160,8 @@ def report(scenario: Scenario, f: dict[str, Any], problems: list[str]) -> None:
     print(
         f"\n== {scenario.name}: {scenario.concurrency} concurrent, {what}, {scenario.seconds:g} s"
     )
+    if scenario.floor:
+        print("  (not the portal: a WSGI app of a few lines, served as the portal is)")
     errors = f"{f['errors']} errors" + (f" ({f['error_kinds']})" if f["errors"] else "")
     print(f"  uploads          {f['uploads']} ok, {errors}" + (" (target 0)" if judged else ""))
     line = f"  throughput       {f['throughput']:.1f} uploads/s"

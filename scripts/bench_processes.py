@@ -35,8 +35,10 @@ class Server:
         return [self.process.pid, *children]
 
     def workers(self) -> list[int]:
-        """gunicorn's workers: its children but nginx, which gunicorn.conf.py starts."""
-        return [pid for pid in self.pids()[1:] if _command_name(pid) != "nginx"]
+        """gunicorn's workers: the children started by the same command line as gunicorn, not
+        nginx nor the webhook delivery loop, which gunicorn.conf.py starts beside them."""
+        master, *children = self.pids()
+        return [pid for pid in children if _command_line(pid) == _command_line(master)]
 
     def cpu_seconds(self) -> float:
         return sum(process_cpu_seconds(pid) for pid in self.pids())
@@ -63,11 +65,11 @@ def process_cpu_seconds(pid: int) -> float:
     return sum(_stat_fields(pid)[11:13]) / CLOCK_TICKS
 
 
-def _command_name(pid: int) -> str:
+def _command_line(pid: int) -> bytes:
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return ""
+        return b""
 
 
 def _stat_fields(pid: int) -> list[int]:
