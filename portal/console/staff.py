@@ -45,10 +45,25 @@ def tenant_for_host_name(host: str) -> TenantSettings:
     return tenant
 
 
-@transaction.atomic
 def invite_staff(*, tenant: TenantSettings, email: str, role: str, host: str = "") -> str:
-    """Make (or renew) a staff account and mail its set-password link; return the link."""
+    """Make (or renew) a staff account and mail its set-password link; return the link.
+
+    The mail goes out once the account is saved, not inside its transaction: on SQLite a
+    transaction holds the one write lock, and every upload would wait for the mail server."""
     email = get_user_model().objects.normalize_email(email).lower()
+    with transaction.atomic():
+        user = _staff_account(tenant=tenant, email=email, role=role)
+    link = invitation_link(user, host or _first_host(tenant))
+    send_mail(
+        _("Your %(name)s console account") % {"name": tenant.name},
+        _("Set your password within 72 hours: %(link)s") % {"link": link},
+        None,
+        [email],
+    )
+    return link
+
+
+def _staff_account(*, tenant: TenantSettings, email: str, role: str) -> AbstractBaseUser:
     user, _created = get_user_model().objects.get_or_create(
         username=email, defaults={"email": email}
     )
@@ -61,14 +76,7 @@ def invite_staff(*, tenant: TenantSettings, email: str, role: str, host: str = "
         StaffMember.objects.create(user=user, tenant=tenant, role=role)
         user.set_unusable_password()
         user.save()
-    link = invitation_link(user, host or _first_host(tenant))
-    send_mail(
-        _("Your %(name)s console account") % {"name": tenant.name},
-        _("Set your password within 72 hours: %(link)s") % {"link": link},
-        None,
-        [email],
-    )
-    return link
+    return user
 
 
 def invitation_link(user: AbstractBaseUser, host: str) -> str:

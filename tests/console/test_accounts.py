@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import mail
+from django.core.mail.backends import locmem
+from django.db import transaction
 from django.test import Client
 
 from tests.console.conftest import ACME, GLOBEX, PASSWORD, invite, sign_up
@@ -34,6 +36,28 @@ def test_invitation_is_mailed_and_works_once(tenants) -> None:
     assert link in mail.outbox[0].body
     assert client.post(path, form, HTTP_HOST=ACME).status_code == 302
     assert client.get(path, HTTP_HOST=ACME).status_code == 404
+
+
+class _MailServerNotingTransactions(locmem.EmailBackend):
+    """Sends as the test backend does, noting whether a database transaction was open."""
+
+    in_transaction: list[bool] = []
+
+    def send_messages(self, messages: list) -> int:
+        self.in_transaction.append(transaction.get_connection().in_atomic_block)
+        return super().send_messages(messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_the_invitation_is_mailed(tenants, settings) -> None:
+    # On SQLite a transaction holds the one write lock: uploads would wait on the mail server.
+    settings.EMAIL_BACKEND = f"{__name__}._MailServerNotingTransactions"
+    _MailServerNotingTransactions.in_transaction.clear()
+
+    link = invite(ACME, "support@acme.test", role="support")
+
+    assert _MailServerNotingTransactions.in_transaction == [False]
+    assert link in mail.outbox[0].body
 
 
 def _invitation_link_after(monkeypatch: pytest.MonkeyPatch, age: timedelta) -> tuple[int, str, int]:
