@@ -20,23 +20,32 @@ if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
 
 # The serving model: nginx on HOST:PORT (nginx.conf) reads each request whole, then hands it
-# to gunicorn on a local socket; gthread workers, each sharing one License API client and its
-# kept-alive connections, so a worker's threads serve while others wait on the License API.
-# nginx buffers because a gunicorn thread that reads a request body waits on the client: a few
-# hundred clients sending their bodies slowly would hold every thread (gunicorn's docs ask for
-# a buffering proxy in front for this reason).
+# to gunicorn on a local socket; gevent workers, each serving its uploads as greenlets in one
+# thread and sharing one License API client and its kept-alive connections, so a worker serves
+# while its other uploads wait on the License API. nginx buffers because a worker that reads a
+# request body waits on the client: a few hundred clients sending their bodies slowly would
+# hold every upload a worker may serve (gunicorn's docs ask for a buffering proxy in front).
 PORT = os.environ.get("PORT", "8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
-worker_class = "gthread"
-# A worker's threads mostly wait on the License API, so many threads per worker cost little:
-# 32 a worker keep 64 uploads in flight on two cores, more than the License API lets one
-# vendor's credentials send at its usual latency (about 50 requests a second).
+# gevent rather than threads (gthread): the same uploads at 12-18% less CPU and a third of the
+# p99 on SQLite, about the same on PostgreSQL (docs/performance.md). Nothing in the portal may
+# wait on the network inside a database transaction: on SQLite, another upload of the same
+# worker would then block the whole worker in SQLite's wait for the lock.
+worker_class = "gevent"
+# A worker's uploads mostly wait on the License API, so many at once cost little: 32 a worker
+# keep 64 in flight on two cores, more than the License API lets one vendor's credentials send
+# at its usual latency (about 50 requests a second). GUNICORN_THREADS keeps its name from the
+# threaded workers: the uploads a worker serves at once (and its threads, should an operator
+# choose gthread again with GUNICORN_CMD_ARGS="--worker-class gthread").
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # nginx keeps its connections to gunicorn open, and each stays with the worker that accepted
-# it: one worker used to collect most of them and run its CPU full while another idled, its
-# uploads queueing for one GIL. A worker holding its threads' worth and a few idle ones stops
-# accepting, so the others take the rest (figures in docs/performance.md).
+# it: one worker used to collect most of them and run its CPU full while another idled. A
+# worker holding its uploads' worth and a few idle ones stops accepting, so the others take
+# the rest (figures in docs/performance.md).
 worker_connections = threads + 4
+# psycopg waits for PostgreSQL's answers with gevent's select(): its own choice under gevent,
+# poll(), took 10% more CPU an upload (docs/performance.md). An operator's own choice stands.
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 # Above the License API's connect + read timeouts (5 s + 30 s by default).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # On SIGTERM (a deploy, a scale-in) the server stops accepting and waits this long for the
@@ -188,7 +197,8 @@ def post_worker_init(worker: Worker) -> None:
     shuts its thread pool down under a lock that is not reentrant, and a second quit run inside
     the first (signal handlers run between any two bytecodes) waited for that lock forever,
     until the master killed the worker after graceful_timeout: `make run` took 50 s to stop
-    (and see cpython#121649)."""
+    (and see cpython#121649). The gevent workers quit in a greenlet of their own; once is
+    enough for them too."""
     quit_now = worker.handle_quit
     quitting = False
 
