@@ -238,7 +238,8 @@ def main() -> int:
     arguments = parser.parse_args()
     unknown = set(arguments.scenarios) - {*SCENARIOS, "floor"}
     if unknown:
-        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {SCENARIOS}")
+        choices = ", ".join((*SCENARIOS, "floor"))
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {choices}")
     short = max(5.0, arguments.seconds / 3)
     chosen = {
         "relay64": Scenario("relay64", 64, arguments.seconds, arguments.latency_ms),

@@ -1,7 +1,7 @@
 """The serving floor: `scripts/bench.py floor` serves this instead of the portal.
 
 A WSGI app of a few lines, served exactly as the portal is (gunicorn.conf.py: nginx in front,
-gthread workers), that does the least a relay can: read the body, post it to the fake License
+the same workers), that does the least a relay can: read the body, post it to the fake License
 API with one httpx client per process (as portal.licensespring.client does), answer with what
 came back. No Django, no database, no checks. What the bench measures here is what the server,
 the License API client and the machine cost on their own, to set the portal's figures beside.
