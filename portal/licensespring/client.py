@@ -56,8 +56,18 @@ LIMITS = httpx.Limits(
 )
 # A license answer is a few kilobytes; anything past this is not one, and is not read.
 MAX_ANSWER_BYTES = 1024 * 1024
+# What a client may be given in place of its own transport (tests: httpx.MockTransport), named
+# here so that code outside this package need not import httpx.
+Transport = httpx.BaseTransport
 
-__all__ = ["Credentials", "Endpoint", "LicenseApiClient", "LicenseApiError", "UpstreamResponse"]
+__all__ = [
+    "Credentials",
+    "Endpoint",
+    "LicenseApiClient",
+    "LicenseApiError",
+    "Transport",
+    "UpstreamResponse",
+]
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,21 @@
 """The process's License API client, built from settings on first use.
 
-One per process: a worker's threads share its kept-alive connections (gunicorn.conf.py).
+One per process: a worker's uploads share its kept-alive connections (gunicorn.conf.py).
 """
 
 from __future__ import annotations
 
 import threading
 
-import httpx
 from django.conf import settings
 
-from portal.licensespring.client import LicenseApiClient
+from portal.licensespring.client import LicenseApiClient, Transport
 
 _client: LicenseApiClient | None = None
 _lock = threading.Lock()
 
 
-def build_client(transport: httpx.BaseTransport | None = None) -> LicenseApiClient:
+def build_client(transport: Transport | None = None) -> LicenseApiClient:
     """A client configured from settings; tests pass a fake `transport`."""
     return LicenseApiClient(
         connect_timeout=settings.LICENSE_API_CONNECT_TIMEOUT,
