@@ -56,7 +56,7 @@ def drop_pending(*, tenant_slug: str, token: str) -> None:
 def forget_sent(pending: Pending) -> None:
     """Drop the row of a file just sent. One DELETE by its key: Model.delete() of a row that
     nothing refers to opens no transaction, where QuerySet.delete() does (on SQLite, a write
-    lock held across the thread's waits for the GIL: portal/relay/store.py). A row already
+    lock held across the upload's waits for its worker: portal/relay/store.py). A row already
     gone (a double submit that sent it too) deletes nothing."""
     PendingUpload(pk=pending.pk).delete()
 

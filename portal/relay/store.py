@@ -10,10 +10,11 @@ on PostgreSQL as on SQLite, nothing here needs a row lock (select_for_update).
 
 An upload's usual way opens no transaction: a statement in autocommit holds SQLite's one write
 lock only while SQLite runs it, where a transaction held it from BEGIN to COMMIT, across every
-wait of its thread for the GIL. Under load the relay's transactions held that lock half of the
-time, and every other write waited for it in SQLite's busy handler, which sleeps 1, 2, 5, 10...
-ms between tries (docs/performance.md). QuerySet.delete() still opens one of its own, on the
-rarer ways: a failed call, a lapsed claim, a kept result made untrue.
+wait of its upload for its worker (the GIL under gthread, the other greenlets under gevent).
+Under load the relay's transactions held that lock half of the time, and every other write
+waited for it in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries
+(docs/performance.md). QuerySet.delete() still opens one of its own, on the rarer ways: a
+failed call, a lapsed claim, a kept result made untrue.
 """
 
 from __future__ import annotations
