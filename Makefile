@@ -60,6 +60,10 @@ run: $(VENV)/.runtime $(VENV)/.nginx $(VENV)/.gettext
 test: $(VENV)/.dev $(VENV)/.browser $(VENV)/.nginx $(VENV)/.gettext
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	@# The layout's rule (docs/architecture.md): no production module over 300 lines.
+	@long=$$(find portal offline_portal -name '*.py' -not -path '*/migrations/*' \
+	    -exec awk 'END { if (NR > 300) print FILENAME ": " NR " lines" }' {} \;); \
+	if [ -n "$$long" ]; then echo "Over 300 lines, split by concern:"; echo "$$long"; exit 1; fi
 	$(VENV)/bin/pytest
 
 # The whole suite again on a throwaway PostgreSQL server (Debian's, installed when missing),

@@ -1,4 +1,8 @@
-"""Whether an activation answer is a license for the request file that asked for it.
+"""Reading the License API's answers, and whether an activation answer is a license for the
+request file that asked for it.
+
+An answer is read from the stream up to MAX_ANSWER_BYTES: a license answer is a few kilobytes,
+and anything past that is not one.
 
 A License API answer read on a kept-alive connection could be a late answer to an earlier
 request (a proxy's retry, a server's bug): kept as this user's result, it would hand them
@@ -16,9 +20,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from portal.licensespring.errors import LicenseApiError
 from portal.licensespring.request_files import RequestFile
 
+MAX_ANSWER_BYTES = 1024 * 1024
 # Fields the SDKs and the portal read from a license object, with their JSON types.
 _FIELD_TYPES: dict[str, type] = {
     "hardware_id": str,
@@ -39,6 +46,34 @@ def check_activation_answer(request_file: RequestFile, body: bytes) -> None:
     for license_object in _license_objects(body):
         _check_types(license_object)
         _check_belongs(license_object, request_file)
+
+
+def read_answer(response: httpx.Response) -> bytes:
+    """The answer's body, up to MAX_ANSWER_BYTES. Read from the stream itself: httpx's
+    iterators pool the connection as the last byte arrives, before the answer is checked."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
+    chunks, size = [], 0
+    for chunk in response.stream:
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_plain(response: httpx.Response) -> None:
+    """Refuse a compressed answer: the license file is the body exactly as sent."""
+    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
+        raise _unexpected("The answer is compressed, though the portal asked for it plain.")
+
+
+def drop_connection(response: httpx.Response) -> None:
+    """Close the connection an answer came on, so that no later request reads from it."""
+    network_stream = response.extensions.get("network_stream")
+    if network_stream is not None:  # httpcore's; a test's MockTransport has none
+        network_stream.close()
 
 
 def _license_objects(body: bytes) -> list[dict[str, Any]]:

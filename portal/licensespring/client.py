@@ -9,7 +9,7 @@ activation somewhere we were not told to) and no cookie is kept (every tenant sh
 client: one tenant's upstream cookie must never ride along on another's request).
 
 Each relay has one deadline covering connecting, sending and the whole answer (transport.py).
-An answer is read up to MAX_ANSWER_BYTES, and an activation answer must be a license for the
+An answer is read up to a size limit, and an activation answer must be a license for the
 file that asked for it (answers.py); a refused answer's connection is closed, never pooled.
 
 Nothing here logs: this module handles secrets (the shared key, the signed Authorization
@@ -26,7 +26,12 @@ from typing import Literal
 import httpx
 
 from portal.licensespring import oauth
-from portal.licensespring.answers import check_activation_answer
+from portal.licensespring.answers import (
+    check_activation_answer,
+    check_plain,
+    drop_connection,
+    read_answer,
+)
 from portal.licensespring.errors import (
     LicenseApiError,
     error_code,
@@ -54,8 +59,6 @@ LIMITS = httpx.Limits(
     # closes fails without a retry (it may have arrived): stay below the shortest.
     keepalive_expiry=4.0,
 )
-# A license answer is a few kilobytes; anything past this is not one, and is not read.
-MAX_ANSWER_BYTES = 1024 * 1024
 # What a client may be given in place of its own transport (tests: httpx.MockTransport), named
 # here so that code outside this package need not import httpx.
 Transport = httpx.BaseTransport
@@ -191,7 +194,7 @@ class LicenseApiClient:
         if token is not None and response.status_code in (400, 401, 403):
             # A token the API calls expired or malformed: it refused the call before acting on
             # it, so the call is sent once more with a new token.
-            error_body = _read_answer(response)
+            error_body = read_answer(response)
             response.close()
             if error_code(error_body) not in _TOKEN_REFUSED:
                 raise error_from_response(response.status_code, response.headers, error_body)
@@ -199,12 +202,12 @@ class LicenseApiClient:
             token = self._bearer_token(credentials, tokens)
             response = self._send_once_more_if_refused(url, content, credentials, token)
         try:
-            body = _read_answer(response)
+            body = read_answer(response)
             if response.is_success and endpoint.startswith("activate"):
-                _check_plain(response)
+                check_plain(response)
                 check_activation_answer(request_file, body)
         except LicenseApiError:
-            _drop_connection(response)
+            drop_connection(response)
             raise
         finally:
             response.close()
@@ -273,37 +276,6 @@ class _TokenTime:
         if ms is not None:
             self.ms = (self.ms or 0.0) + ms
         return self.ms
-
-
-def _read_answer(response: httpx.Response) -> bytes:
-    """The answer's body, up to MAX_ANSWER_BYTES. Read from the stream itself: httpx's
-    iterators pool the connection as the last byte arrives, before the answer is checked."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
-    chunks, size = [], 0
-    for chunk in response.stream:
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise _unexpected(f"The answer is larger than {MAX_ANSWER_BYTES} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _check_plain(response: httpx.Response) -> None:
-    if response.headers.get("Content-Encoding", "identity").lower() != "identity":
-        raise _unexpected("The answer is compressed, though the portal asked for it plain.")
-
-
-def _drop_connection(response: httpx.Response) -> None:
-    """Close the connection an answer came on, so that no later request reads from it."""
-    network_stream = response.extensions.get("network_stream")
-    if network_stream is not None:  # httpcore's; a test's MockTransport has none
-        network_stream.close()
-
-
-def _unexpected(message: str) -> LicenseApiError:
-    return LicenseApiError(status=502, code="unexpected_answer", message=message)
 
 
 def _since(started: float) -> float:
