@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from django.test import Client
 
 from sandbox import signing
@@ -102,23 +105,72 @@ def test_bundle_licenses_carry_their_own_signatures(client: Client, demo: None) 
         verify(key, item["license_signature_v2"], signed_v2_text(json.dumps(item).encode()))
 
 
-def test_private_key_is_made_on_first_use_and_kept(settings: object, tmp_path: Path) -> None:
+def test_private_key_is_made_on_first_use_and_kept_across_restarts(
+    settings: object, tmp_path: Path
+) -> None:
     settings.SANDBOX_KEY_PATH = tmp_path / "keys" / "sandbox.pem"
 
     first = signing.public_key_pem()
-    signing._load_or_create_key.cache_clear()
 
     assert settings.SANDBOX_KEY_PATH.exists()
     assert oct(settings.SANDBOX_KEY_PATH.stat().st_mode & 0o777) == "0o600"
-    assert signing.public_key_pem() == first
+    restarted = _KeyReader(settings.SANDBOX_KEY_PATH)
+    restarted.go()
+    assert restarted.key() == first
 
 
-def test_private_key_file_made_by_another_process_wins(tmp_path: Path) -> None:
-    path = tmp_path / "sandbox.pem"
-    signing._create_key_file(path)
-    existing = path.read_bytes()
+def test_workers_making_the_key_at_once_all_sign_with_one(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "sandbox.pem"
+    workers = [_KeyReader(path) for _ in range(4)]
+    for worker in workers:
+        worker.go()  # each finds no key file and makes one of its own, at the same moment
 
-    signing._create_key_file(path)
+    keys = {worker.key() for worker in workers}
 
-    assert path.read_bytes() == existing
-    assert os.listdir(tmp_path) == ["sandbox.pem"]
+    assert len(keys) == 1
+    assert serialization.load_pem_public_key(keys.pop())
+    assert os.listdir(path.parent) == ["sandbox.pem"]  # no half-written key left behind
+
+
+REPO = Path(__file__).resolve().parents[2]
+_READER = """
+import sys
+from sandbox import signing
+from django.conf import settings
+assert not settings.SANDBOX_KEY_PATH.exists() or "--restart" in sys.argv
+print("ready", flush=True)
+sys.stdin.readline()
+sys.stdout.buffer.write(signing.public_key_pem())
+"""
+
+
+class _KeyReader:
+    """A new Python process (a restarted portal, or one of several workers) with
+    SANDBOX_KEY_PATH set to `path`, ready to ask the sandbox for its public key on go()."""
+
+    def __init__(self, path: Path) -> None:
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "offline_portal.settings",
+            "PORTAL_DEV_DEFAULTS": "true",
+            "SANDBOX_KEY_PATH": str(path),
+        }
+        restart = ["--restart"] if path.exists() else []
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _READER, *restart],
+            cwd=REPO,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self.process.stdout.readline() == b"ready\n", self.process.stderr.read()
+
+    def go(self) -> None:
+        self.process.stdin.write(b"go\n")
+        self.process.stdin.flush()
+
+    def key(self) -> bytes:
+        output, errors = self.process.communicate(timeout=60)
+        assert self.process.returncode == 0, errors.decode(errors="replace")
+        return output
