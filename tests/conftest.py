@@ -236,7 +236,7 @@ def other_tenant(db: None) -> Iterator[object]:
     from portal.tenants import resolution
     from portal.tenants.models import TenantHost, TenantSettings
 
-    resolution._cache.clear()
+    resolution.forget_cached_tenants()
     tenant = TenantSettings(
         slug="other",
         name="Other Vendor",
@@ -247,7 +247,7 @@ def other_tenant(db: None) -> Iterator[object]:
     tenant.save()
     TenantHost.objects.create(tenant=tenant, host=OTHER_HOST)
     yield tenant
-    resolution._cache.clear()
+    resolution.forget_cached_tenants()
 
 
 @pytest.fixture

@@ -190,7 +190,7 @@ def tenant_on_host(host: str, **fields: object) -> object:
     from portal.tenants import resolution
     from portal.tenants.models import TenantHost, TenantSettings
 
-    resolution._cache.clear()
+    resolution.forget_cached_tenants()
     defaults = {"slug": "acme", "name": "Acme", "api_url": "https://api.acme.test/api/v4"}
     tenant = TenantSettings.objects.create(**{**defaults, "api_key": "K1", **fields})
     TenantHost.objects.create(tenant=tenant, host=host)

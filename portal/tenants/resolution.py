@@ -121,6 +121,12 @@ def bump_generation() -> None:
     _cache.clear()
 
 
+def forget_cached_tenants() -> None:
+    """Read the tenants again on this process's next request, without telling the others (the
+    tests: a rolled-back test's tenants must not outlive it under an equal generation)."""
+    _cache.clear()
+
+
 class _TenantCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()

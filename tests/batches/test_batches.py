@@ -193,7 +193,7 @@ def test_batch_relays_no_more_files_at_once_than_its_bound(client, upstream, set
 
 
 def test_batch_page_is_not_found_on_another_tenants_host(client, upstream):
-    resolution._cache.clear()
+    resolution.forget_cached_tenants()
     acme = TenantSettings(slug="acme", name="Acme", api_url="https://api.acme.test/api/v4")
     acme.save()
     TenantHost.objects.create(tenant=acme, host="offline.acme.test")
@@ -204,7 +204,7 @@ def test_batch_page_is_not_found_on_another_tenants_host(client, upstream):
     assert client.get(batch_url).status_code == 200
     assert elsewhere.status_code == 404
     assert client.post(f"{batch_url}confirm", HTTP_HOST="offline.acme.test").status_code == 404
-    resolution._cache.clear()
+    resolution.forget_cached_tenants()
 
 
 def test_batch_left_by_a_dead_runner_is_finished_by_the_next_look_at_its_page(client, upstream):

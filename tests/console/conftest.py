@@ -37,9 +37,9 @@ def make_tenant(slug: str, host: str, name: str) -> TenantSettings:
 @pytest.fixture
 def tenants(db: None, settings: object) -> tuple[TenantSettings, TenantSettings]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
     yield make_tenant("acme", ACME, "Acme Licensing"), make_tenant("globex", GLOBEX, "Globex")
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
 
 
 def invite(host: str, email: str, role: str = "owner") -> str:

@@ -204,7 +204,7 @@ def test_error_only_the_vendor_can_resolve_puts_the_support_e_mail_first(
 
 
 def test_error_without_support_e_mail_links_the_support_website(client, upstream):
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
     tenant = TenantSettings(
         slug="acme",
         name="Acme",
@@ -218,7 +218,7 @@ def test_error_without_support_e_mail_links_the_support_website(client, upstream
     upstream.error("activate_offline", 400, "license_activated_max_times")
 
     page = _upload(client, HTTP_HOST="offline.acme.test")
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
 
     assert "mailto:" not in page
     assert '<a class="button" href="https://acme.test/support">Support website</a>' in page

@@ -26,7 +26,7 @@ def german_tenant():
         help_text="Ask **Acme** for help.",
         help_texts={"de": "Fragen Sie **Acme**.", "fr": "Demandez à **Acme**."},
     )
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
 
 
 def _help(client, accept_language: str = "") -> str:

@@ -23,7 +23,7 @@ HOST = "offline.acme.test"
 def german_tenant():
     """A tenant whose default is German and which offers German, French and English."""
     yield tenant_on_host(HOST, language="de", languages="de,fr,en")
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
 
 
 def _html_lang(response) -> tuple[str, str]:

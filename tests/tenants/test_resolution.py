@@ -42,7 +42,7 @@ def _make_tenant(slug: str, host: str, *, name: str, color: str, api_key: str, s
 
 @pytest.fixture
 def tenants():
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
     acme = _make_tenant(
         "acme", "offline.acme.test", name="Acme Licensing", color="#8A1538", api_key=ACME_KEY,
         shared=ACME_SHARED,
@@ -52,7 +52,7 @@ def tenants():
         api_key=GLOBEX_KEY, shared=GLOBEX_SHARED,
     )  # fmt: skip
     yield acme, globex
-    tenancy._cache.clear()
+    tenancy.forget_cached_tenants()
 
 
 def _acme_file(**fields: object) -> str:
