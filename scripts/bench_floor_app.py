@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 
+from portal.licensespring.client import LIMITS
+
+# The portal client's own pool settings (portal/licensespring/client.py), not a copy of them.
 _CLIENT = httpx.Client(
-    transport=httpx.HTTPTransport(
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64)
-    ),
-    timeout=httpx.Timeout(30.0, connect=5.0),
+    transport=httpx.HTTPTransport(limits=LIMITS), timeout=httpx.Timeout(30.0, connect=5.0)
 )
 _ACTIVATE = os.environ.get("LICENSE_API_URL", "").rstrip("/") + "/activate_offline"
 
