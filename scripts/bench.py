@@ -226,20 +226,22 @@ def _drive(
 
 
 SCENARIOS = ("relay64", "relay4", "sandbox")  # the default; "floor" only when named
+NAMED = (*SCENARIOS, "floor")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Measure the portal (see the module doc).")
-    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=", ".join(SCENARIOS))
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help=", ".join(NAMED))
     seconds = float(os.environ.get("BENCH_SECONDS", "60"))
     parser.add_argument("--seconds", type=float, default=seconds)
     latency = float(os.environ.get("BENCH_LATENCY_MS", "200"))
     parser.add_argument("--latency-ms", type=float, default=latency)
     arguments = parser.parse_args()
-    unknown = set(arguments.scenarios) - {*SCENARIOS, "floor"}
+    unknown = set(arguments.scenarios) - set(NAMED)
     if unknown:
-        choices = ", ".join((*SCENARIOS, "floor"))
-        parser.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {choices}")
+        parser.error(
+            f"unknown scenario {', '.join(sorted(unknown))}; choose from {', '.join(NAMED)}"
+        )
     short = max(5.0, arguments.seconds / 3)
     chosen = {
         "relay64": Scenario("relay64", 64, arguments.seconds, arguments.latency_ms),
